@@ -1,0 +1,3 @@
+"""themer's HTTP service (FastAPI). Filled in by the service issue; nothing here yet."""
+
+__all__: list[str] = []

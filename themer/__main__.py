@@ -1,0 +1,3 @@
+from themer.cli import main
+
+main()

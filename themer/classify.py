@@ -1,0 +1,225 @@
+"""Scorers that turn statement vectors into per-label confidences, and the decision rule.
+
+* ``PrototypeScorer``: zero-shot, from each label's description and seed phrases.
+* ``LinearHead``: a trained one-vs-rest logistic head with Platt calibration, saved as
+  ``head.npz`` (arrays) + ``head.json`` (metadata) -- never pickle.
+
+Both expose ``classes_`` and ``predict_proba(X) -> (n, L)`` in [0, 1]; ``assign`` applies the
+decision rule (multi-label for areas, one label for types, "unassigned" below the bar).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import NDArray
+
+from themer.errors import ModelError
+
+__all__ = [
+    "UNASSIGNED",
+    "DecisionRule",
+    "LinearHead",
+    "PrototypeScorer",
+    "assign",
+]
+
+UNASSIGNED = "unassigned"
+Matrix = NDArray[np.float32]
+HEAD_FORMAT = "themer.linear_head.v1"
+
+
+def _sigmoid(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
+    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)  # overflow-free logistic
+
+
+def _check_fitted(estimator: object, attribute: str) -> None:
+    if not hasattr(estimator, attribute):
+        raise ModelError(f"{type(estimator).__name__} is not fitted; call fit() first.",
+                         code="THM306")
+
+
+class PrototypeScorer:
+    """Zero-shot scorer: cosine to each label's prototype, mapped to a confidence.
+
+    score = (1 - example_weight) * cos(x, centroid) + example_weight * max_k cos(x, example_k);
+    confidence = logistic((score - threshold) / temperature), so 0.5 sits at the threshold.
+    These confidences are a monotone map of similarity, not calibrated probabilities; a trained
+    head (``themer train``) gives calibrated ones.
+    """
+
+    def __init__(self, *, threshold: float = 0.4, temperature: float = 0.05,
+                 example_weight: float = 0.5) -> None:
+        self.threshold = threshold
+        self.temperature = temperature
+        self.example_weight = example_weight
+
+    def fit(self, label_vectors: Sequence[Matrix], classes: Sequence[str],
+            thresholds: Sequence[float | None] | None = None) -> Self:
+        """``label_vectors[i]``: rows = [description, *examples] of label i, L2-normalised."""
+        if len(label_vectors) != len(classes) or not classes:
+            raise ModelError("one vector block per label is required", code="THM307")
+        centroids = np.stack([v.mean(axis=0) for v in label_vectors]).astype(np.float32)
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+        self.classes_ = np.asarray(classes)
+        self.centroids_ = centroids
+        self.examples_ = np.concatenate(list(label_vectors)).astype(np.float32)
+        self.example_owner_ = np.concatenate(
+            [np.full(len(v), i) for i, v in enumerate(label_vectors)]
+        )
+        given = thresholds or [None] * len(classes)
+        self.thresholds_ = np.asarray(
+            [self.threshold if t is None else t for t in given], dtype=np.float32
+        )
+        return self
+
+    def decision_function(self, X: Matrix) -> Matrix:
+        _check_fitted(self, "centroids_")
+        to_centroid = X @ self.centroids_.T
+        to_examples = X @ self.examples_.T
+        best_example = np.full(to_centroid.shape, -1.0, dtype=np.float32)
+        for i in range(len(self.classes_)):
+            best_example[:, i] = to_examples[:, self.example_owner_ == i].max(axis=1)
+        w = self.example_weight
+        return ((1 - w) * to_centroid + w * best_example).astype(np.float32)
+
+    def predict_proba(self, X: Matrix) -> Matrix:
+        return _sigmoid((self.decision_function(X) - self.thresholds_) / self.temperature)
+
+
+class LinearHead:
+    """One-vs-rest logistic head on frozen embeddings, Platt-calibrated out of fold."""
+
+    def __init__(self, *, C: float = 1.0, cv: int = 5, random_state: int = 0) -> None:
+        self.C = C
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X: Matrix, Y: NDArray[np.bool_], classes: Sequence[str]) -> Self:
+        """``Y``: (n, L) indicator matrix (one True per row for single-label sets)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        n_labels = len(classes)
+        coef = np.zeros((n_labels, X.shape[1]), dtype=np.float64)
+        intercept = np.zeros(n_labels)
+        platt_a = np.ones(n_labels)
+        platt_b = np.zeros(n_labels)
+        oof = np.zeros((X.shape[0], n_labels))
+        for j in range(n_labels):
+            y = Y[:, j].astype(int)
+            if y.min() == y.max():
+                raise ModelError(
+                    f"label '{classes[j]}' has {'no' if y.max() == 0 else 'only'} positive rows; "
+                    "every label needs positive and negative examples to train.",
+                    code="THM308",
+                )
+            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
+            folds = min(self.cv, int(y.sum()), int((1 - y).sum()))
+            if folds >= 2:
+                splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+                scores = cross_val_predict(model, X, y, cv=splitter, method="decision_function")
+                platt = LogisticRegression(C=1e6, max_iter=1000).fit(scores[:, None], y)
+                platt_a[j], platt_b[j] = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+                oof[:, j] = scores * platt_a[j] + platt_b[j]
+            model.fit(X, y)
+            coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
+        self.classes_ = np.asarray(classes)
+        self.coef_ = coef.astype(np.float32)
+        self.intercept_ = intercept.astype(np.float32)
+        self.platt_a_ = platt_a.astype(np.float32)
+        self.platt_b_ = platt_b.astype(np.float32)
+        self.oof_proba_ = _sigmoid(oof)
+        return self
+
+    def predict_proba(self, X: Matrix) -> Matrix:
+        _check_fitted(self, "coef_")
+        logits = X @ self.coef_.T + self.intercept_
+        return _sigmoid(logits * self.platt_a_ + self.platt_b_)
+
+    def save(self, folder: str | Path, meta: dict[str, Any]) -> None:
+        """Write ``head.npz`` + ``head.json`` (atomically: temp files, then rename)."""
+        _check_fitted(self, "coef_")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = folder / "head.npz.tmp"
+        with arrays.open("wb") as handle:
+            np.savez(handle, coef=self.coef_, intercept=self.intercept_,
+                     platt_a=self.platt_a_, platt_b=self.platt_b_)
+        info = {**meta, "format": HEAD_FORMAT, "labels": self.classes_.tolist(),
+                "params": {"C": self.C, "cv": self.cv, "random_state": self.random_state}}
+        text = folder / "head.json.tmp"
+        text.write_text(json.dumps(info, indent=2, sort_keys=True), encoding="utf-8")
+        arrays.replace(folder / "head.npz")
+        text.replace(folder / "head.json")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> tuple[LinearHead, dict[str, Any]]:
+        """Read a saved head; ``allow_pickle=False`` so a crafted file cannot run code."""
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / "head.json").read_text(encoding="utf-8"))
+            with np.load(folder / "head.npz", allow_pickle=False) as data:
+                arrays = {k: data[k] for k in ("coef", "intercept", "platt_a", "platt_b")}
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(f"{folder}: not a themer head ({exc}). Train one with "
+                             "`themer train`.", code="THM309") from None
+        if meta.get("format") != HEAD_FORMAT:
+            raise ModelError(f"{folder}: unknown head format {meta.get('format')!r}.",
+                             code="THM310")
+        params = meta.get("params", {})
+        head = cls(C=params.get("C", 1.0), cv=params.get("cv", 5),
+                   random_state=params.get("random_state", 0))
+        head.classes_ = np.asarray(meta["labels"])
+        head.coef_ = arrays["coef"].astype(np.float32)
+        head.intercept_ = arrays["intercept"].astype(np.float32)
+        head.platt_a_ = arrays["platt_a"].astype(np.float32)
+        head.platt_b_ = arrays["platt_b"].astype(np.float32)
+        if head.coef_.shape[0] != len(head.classes_):
+            raise ModelError(f"{folder}: head.npz and head.json disagree on the label count.",
+                             code="THM311")
+        return head, meta
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    """How confidences become tags.
+
+    multi_label: every label with confidence >= min_confidence (at most max_labels, best first);
+    otherwise the single best label, if it clears min_confidence and beats the runner-up by margin.
+    """
+
+    multi_label: bool
+    min_confidence: float = 0.5
+    margin: float = 0.0
+    max_labels: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError("min_confidence must be in [0, 1]")
+        if self.max_labels < 1 or self.margin < 0:
+            raise ValueError("max_labels >= 1 and margin >= 0 are required")
+
+
+def assign(proba: Matrix, rule: DecisionRule) -> NDArray[np.bool_]:
+    """(n, L) mask of the labels kept per row; an all-False row is unassigned. Vectorised."""
+    n, n_labels = proba.shape
+    if n_labels == 0 or n == 0:
+        return np.zeros((n, n_labels), dtype=bool)
+    # Stable sort on -proba: ties go to the label listed first, whatever the row order.
+    order = np.argsort(-proba, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(n_labels)[None, :].repeat(n, axis=0), axis=1)
+    clears = proba >= rule.min_confidence
+    if rule.multi_label:
+        return clears & (rank < rule.max_labels)
+    best = np.take_along_axis(proba, order[:, :1], axis=1)[:, 0]
+    second = (np.take_along_axis(proba, order[:, 1:2], axis=1)[:, 0] if n_labels > 1
+              else np.zeros(n, dtype=proba.dtype))
+    wins = (best - second) >= rule.margin
+    return clears & (rank == 0) & wins[:, None]

@@ -1,0 +1,342 @@
+"""``themer`` command line: a thin layer over the library. Exit codes: 0 ok, 1 internal, 2 user."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from themer import __version__
+from themer.analyze import ThemeTable, survey_groups, theme_table
+from themer.config import Settings
+from themer.embed import CachedEncoder, EmbeddingCache, SentenceTransformerEncoder
+from themer.errors import InputFileError, ThemerError
+from themer.io import ColumnMapping, LoadResult, load_mapping, load_responses, read_table
+from themer.report import render_report, write_report
+from themer.segment import StatementSplitter
+from themer.tagger import TAG_COLUMNS, Tagger, find_head
+from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
+from themer.training import train_head
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                  help="themer: turn NPS comments into a theme table.")
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+IdCol = Annotated[str | None, typer.Option("--id-col", help="Response id column.")]
+ScoreCol = Annotated[str | None, typer.Option("--score-col", help="Score column (0-10).")]
+TextCol = Annotated[list[str] | None, typer.Option("--text-col", help="Open-text column; repeat.")]
+DateCol = Annotated[str | None, typer.Option("--date-col")]
+TypeCol = Annotated[str | None, typer.Option("--survey-type-col")]
+SegmentOpt = Annotated[list[str] | None, typer.Option("--segment", help="NAME=COLUMN; repeat.")]
+MappingOpt = Annotated[Path | None, typer.Option("--mapping", help="Column mapping YAML.")]
+ScaleOpt = Annotated[str, typer.Option("--scale", help="nps (0-10) or stars5.")]
+TaxonomyOpt = Annotated[Path | None, typer.Option("--taxonomy", help="Taxonomy YAML.")]
+LenientOpt = Annotated[bool, typer.Option("--lenient", help="Skip bad rows and report them.")]
+SurveyTypeOpt = Annotated[str | None, typer.Option("--survey-type", help="Use only this type.")]
+PoolOpt = Annotated[bool, typer.Option("--pool", help="Pool all survey types (explicitly).")]
+HeadOpt = Annotated[list[Path] | None, typer.Option("--head", help="Trained head folder.")]
+EncodingOpt = Annotated[str, typer.Option("--encoding", help="Input text encoding.")]
+
+
+def handle_errors(func: F) -> F:
+    """User mistakes -> message + exit 2; bugs -> short message + exit 1 (THEMER_DEBUG=1: raise)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ThemerError as exc:
+            err.print(f"[bold red]error[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("THEMER_DEBUG"):
+                raise
+            err.print(f"internal error: {type(exc).__name__}: {exc} "
+                      "(set THEMER_DEBUG=1 for the traceback and report it)", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
+
+
+def _load(path: Path, *, mapping: Path | None, id_col: str | None, score_col: str | None,
+          text_col: list[str] | None, date_col: str | None, survey_type_col: str | None,
+          segment: list[str] | None, scale: str, lenient: bool, encoding: str,
+          survey_type: str | None) -> LoadResult:
+    segments: dict[str, str] = {}
+    for item in segment or []:
+        name, sep, column = item.partition("=")
+        if not sep or not name or not column:
+            raise InputFileError(f"--segment '{item}': expected NAME=COLUMN.", code="THM114")
+        segments[name] = column
+    if mapping is not None:
+        result = load_responses(path, load_mapping(mapping), strict=not lenient, encoding=encoding)
+    else:
+        result = load_responses(
+            path, strict=not lenient, encoding=encoding, id_col=id_col, score_col=score_col,
+            text_cols=text_col or (), date_col=date_col, survey_type_col=survey_type_col,
+            segments=segments, scale=scale)
+        m = result.mapping
+        err.print(f"columns: id={m.id} score={m.score} text={m.text} date={m.date} "
+                  f"survey_type={m.survey_type} scale={m.scale}", highlight=False)
+    for problem in result.problems[:20]:
+        err.print(f"skipped: {problem}", highlight=False)
+    if result.problems:
+        err.print(f"{len(result.problems)} problem(s); {len(result.responses)} of "
+                  f"{result.n_input_rows} rows kept.", highlight=False)
+    responses = result.responses
+    if survey_type is not None:
+        available = survey_groups(responses)
+        if survey_type not in available:
+            raise InputFileError(f"{path}: no responses of survey type '{survey_type}'; "
+                                 f"types present: {available}.", code="THM115")
+        responses = responses[responses["survey_type"] == survey_type].reset_index(drop=True)
+    return LoadResult(responses, result.mapping, result.problems, result.n_input_rows)
+
+
+def _taxonomy(settings: Settings, path: Path | None) -> TaxonomyInfo:
+    return load_taxonomy(path or settings.taxonomy)
+
+
+def _encoder(settings: Settings) -> CachedEncoder:
+    base = SentenceTransformerEncoder(settings.model or None, device=settings.device,
+                                      batch_size=settings.batch_size)
+    return CachedEncoder(base, EmbeddingCache(settings.cache_dir / "embeddings.sqlite"))
+
+
+def _tagger(settings: Settings, taxonomy: TaxonomyInfo, heads: list[Path] | None) -> Tagger:
+    encoder = _encoder(settings)
+    chosen: dict[LabelKind, Path] = {}
+    for folder in heads or []:
+        meta_path = folder / "head.json"
+        if not meta_path.is_file():
+            raise InputFileError(f"{folder}: no head.json; train with `themer train`.",
+                                 code="THM116")
+        chosen[json.loads(meta_path.read_text(encoding="utf-8")).get("label_kind")] = folder
+    for kind in ("area", "type"):
+        if kind not in chosen:
+            found = find_head(settings.models_dir, kind, taxonomy, encoder.model_id)
+            if found is not None:
+                chosen[kind] = found
+    tagger = Tagger.build(taxonomy, encoder, StatementSplitter(splitter=settings.splitter),
+                          heads=chosen)
+    err.print(f"taxonomy {taxonomy.source} v{taxonomy.version} ({taxonomy.content_hash[:8]}); "
+              f"areas: {tagger.sources['area']}; types: {tagger.sources['type']}",
+              highlight=False)
+    return tagger
+
+
+def _tag_all(tagger: Tagger, responses: pd.DataFrame, chunk_size: int,
+             sink: Callable[[pd.DataFrame], None]) -> None:
+    with _progress() as progress:
+        task = progress.add_task("tagging responses", total=len(responses))
+        for tags in tagger.iter_tags(responses, chunk_size,
+                                     progress=lambda k: progress.advance(task, k)):
+            sink(tags)
+
+
+def _atomic_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
+def _write_tags(tagger: Tagger, responses: pd.DataFrame, path: Path, chunk_size: int) -> int:
+    """Stream tag rows to CSV/Parquet/JSONL/JSON via a temp file; rename only when complete."""
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet", ".jsonl", ".json"}:
+        raise InputFileError(f"{path}: output must end in .csv, .parquet, .jsonl or .json.",
+                             code="THM117")
+    tmp = _atomic_path(path)
+    count = 0
+    writer: Any = None
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            first = True
+            if suffix == ".json":
+                handle.write("[")
+
+            def sink(tags: pd.DataFrame) -> None:
+                nonlocal first, count, writer
+                count += len(tags)
+                if suffix == ".csv":
+                    tags.to_csv(handle, header=first, index=False)
+                elif suffix == ".parquet":
+                    import pyarrow as pa
+                    import pyarrow.parquet as pq
+
+                    table = pa.Table.from_pandas(tags, preserve_index=False)
+                    writer = writer or pq.ParquetWriter(str(tmp), table.schema)
+                    writer.write_table(table)
+                else:
+                    for record in tags.to_dict(orient="records"):
+                        if suffix == ".json":
+                            handle.write("" if first else ",\n")
+                        handle.write(json.dumps(record, ensure_ascii=False))
+                        if suffix == ".jsonl":
+                            handle.write("\n")
+                        first = False
+                first = False
+
+            _tag_all(tagger, responses, chunk_size, sink)
+            if suffix == ".json":
+                handle.write("]\n")
+        if writer is not None:
+            writer.close()
+        elif suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pandas(pd.DataFrame(columns=TAG_COLUMNS)), str(tmp))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+def _print_table(table: ThemeTable, group: str, limit: int) -> None:
+    o = table.overall
+    out.print(f"[bold]{group}[/]: NPS {o.nps:+.1f} (95% CI {o.ci_low:+.1f} to {o.ci_high:+.1f}), "
+              f"n={o.n}: {o.promoters} promoters, {o.passives} passives, {o.detractors} detractors")
+    grid = Table(show_lines=False)
+    for name in ("theme", "kind", "n", "freq %", "NPS", "95% CI", "impact", "at stake", ""):
+        grid.add_column(name, justify="left" if name in ("theme", "kind") else "right")
+    shown = [r for r in table.themes if r.kind in ("area", "type")][:limit]
+    for r in shown:
+        grid.add_row(r.theme, r.kind, str(r.n), f"{100 * r.frequency:.1f}", f"{r.nps:+.1f}",
+                     f"{r.ci_low:+.0f}..{r.ci_high:+.0f}", f"{r.impact:+.2f}",
+                     f"{r.points_at_stake:.1f}", "small n" if r.small_n else "")
+    out.print(grid)
+    un = table.unassigned
+    out.print(f"unassigned statements: areas {100 * un['area']['share']:.0f}%, "
+              f"types {100 * un['type']['share']:.0f}%; area x type rows in --json/--report.")
+
+
+@app.command()
+@handle_errors
+def tag(input: Path, output: Annotated[Path, typer.Option("-o", "--output")],
+        mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+        text_col: TextCol = None, date_col: DateCol = None, survey_type_col: TypeCol = None,
+        segment: SegmentOpt = None, scale: ScaleOpt = "nps", taxonomy: TaxonomyOpt = None,
+        head: HeadOpt = None, lenient: LenientOpt = False, survey_type: SurveyTypeOpt = None,
+        encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Tag every statement: one row per (statement, tag); 'unassigned' when no tag of a kind."""
+    settings = Settings()
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col, text_col=text_col,
+                   date_col=date_col, survey_type_col=survey_type_col, segment=segment,
+                   scale=scale, lenient=lenient, encoding=encoding, survey_type=survey_type)
+    tagger = _tagger(settings, _taxonomy(settings, taxonomy), head)
+    count = _write_tags(tagger, loaded.responses, output, settings.chunk_size)
+    err.print(f"wrote {count} tag rows for {len(loaded.responses)} responses to {output}",
+              highlight=False)
+
+
+@app.command()
+@handle_errors
+def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
+           score_col: ScoreCol = None, text_col: TextCol = None, date_col: DateCol = None,
+           survey_type_col: TypeCol = None, segment: SegmentOpt = None, scale: ScaleOpt = "nps",
+           taxonomy: TaxonomyOpt = None, head: HeadOpt = None, lenient: LenientOpt = False,
+           survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
+           json_out: Annotated[Path | None, typer.Option("--json")] = None,
+           report: Annotated[Path | None, typer.Option("--report", help="Write HTML.")] = None,
+           min_n: Annotated[int | None, typer.Option("--min-n")] = None,
+           limit: Annotated[int, typer.Option("--limit", help="Rows printed.")] = 40,
+           encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Print the per-theme NPS table (worst first); optionally write JSON and an HTML report."""
+    settings = Settings()
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col, text_col=text_col,
+                   date_col=date_col, survey_type_col=survey_type_col, segment=segment,
+                   scale=scale, lenient=lenient, encoding=encoding, survey_type=survey_type)
+    responses = loaded.responses
+    groups = survey_groups(responses)
+    if len(groups) > 1 and not pool:
+        raise InputFileError(
+            f"{input}: the data holds several survey types {groups}; relationship and "
+            "transactional NPS are never pooled silently. Pass --survey-type NAME, or --pool.",
+            code="THM118")
+    responses.attrs["pooled"] = pool
+    tax = _taxonomy(settings, taxonomy)
+    tagger = _tagger(settings, tax, head)
+    parts: list[pd.DataFrame] = []
+    keep = ["response_id", "statement_id", "kind", "label"]
+    _tag_all(tagger, responses, settings.chunk_size, lambda t: parts.append(t[keep]))
+    tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keep)
+    table = theme_table(responses, tags, min_n=min_n or settings.min_n)
+    group = "pooled: " + ", ".join(groups) if pool else next(iter(groups))
+    _print_table(table, group, limit)
+    context = {"input": str(input), "survey type": group, "taxonomy":
+               f"{tax.source} v{tax.version}", "classifier": f"areas {tagger.sources['area']}, "
+               f"types {tagger.sources['type']}", "model": tagger.encoder.model_id,
+               "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    if json_out is not None:
+        payload = {"survey_type": group, "pooled": pool, **table.to_dict(),
+                   "taxonomy": {"source": tax.source, "version": tax.version,
+                                "hash": tax.content_hash},
+                   "classifier": tagger.sources, "model_id": tagger.encoder.model_id,
+                   "themer_version": __version__}
+        tmp = _atomic_path(json_out)
+        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        tmp.replace(json_out)
+        err.print(f"wrote {json_out}", highlight=False)
+    if report is not None:
+        write_report(report, render_report(table, title="themer theme report", context=context))
+        err.print(f"wrote {report}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")],
+          text_col: Annotated[str, typer.Option("--text-col")],
+          label_col: Annotated[str, typer.Option("--label-col")],
+          label_kind: Annotated[str, typer.Option("--label-kind", help="areas or types")],
+          labels_sep: Annotated[str, typer.Option("--labels-sep")] = ";",
+          taxonomy: TaxonomyOpt = None, encoding: EncodingOpt = "utf-8-sig",
+          threshold: Annotated[float | None, typer.Option("--threshold")] = None) -> None:
+    """Fit a calibrated logistic head on frozen embeddings; save arrays + JSON under -o."""
+    settings = Settings()
+    kinds = {"areas": "area", "types": "type", "area": "area", "type": "type"}
+    if label_kind not in kinds:
+        raise InputFileError(f"--label-kind must be areas or types, not '{label_kind}'.",
+                             code="THM119")
+    frame = read_table(labelled, encoding=encoding)
+    tax = _taxonomy(settings, taxonomy)
+    meta = train_head(frame, text_col=text_col, label_col=label_col, labels_sep=labels_sep,
+                      kind=kinds[label_kind], taxonomy=tax, encoder=_encoder(settings),
+                      output=output, source=str(labelled), threshold=threshold)
+    metrics = meta["metrics"]
+    out.print(f"trained {meta['label_kind']} head on {meta['n_train']} rows, "
+              f"{len(meta['labels'])} labels; out-of-fold macro-F1 {metrics['macro_f1']:.3f}, "
+              f"micro-F1 {metrics['micro_f1']:.3f} -> {output}")
+
+
+@app.command()
+def version() -> None:
+    """Print themer's version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    app(prog_name="themer")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""The one place settings are read from the environment (prefix ``THEMER_``).
+
+Only the CLI and the API build a ``Settings``; the engine takes plain arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "themer"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as ``THEMER_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="THEMER_", extra="ignore")
+
+    model: str = Field(
+        default="",
+        description="Local sentence-transformers folder; empty = the packaged all-MiniLM-L6-v2.",
+    )
+    device: str = Field(default="cpu", description="torch device: cpu, cuda, auto.")
+    batch_size: int = Field(default=32, ge=1, le=4096)
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    taxonomy: Path = Field(default=Path("taxonomy.yaml"))
+    models_dir: Path = Field(default=Path("models"), description="Where trained heads live.")
+    splitter: Literal["senter", "sentencizer"] = "senter"
+    chunk_size: int = Field(default=2000, ge=1, le=100_000, description="Responses per chunk.")
+    min_n: int = Field(default=30, ge=1, description="Below this n a figure is flagged small.")

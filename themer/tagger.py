@@ -1,0 +1,205 @@
+"""The tagging pipeline: responses -> statements -> vectors -> area and type tags with evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from themer.classify import UNASSIGNED, DecisionRule, LinearHead, PrototypeScorer, assign
+from themer.embed import CachedEncoder
+from themer.errors import ModelError
+from themer.segment import StatementSplitter
+from themer.taxonomy import LabelKind, TaxonomyInfo
+
+__all__ = [
+    "STATEMENT_COLUMNS",
+    "TAG_COLUMNS",
+    "Scorer",
+    "Tagger",
+    "find_head",
+    "text_columns",
+]
+
+STATEMENT_COLUMNS = ["response_id", "statement_id", "question", "start", "end", "statement"]
+TAG_COLUMNS = [*STATEMENT_COLUMNS, "kind", "label", "confidence"]
+DEFAULT_RULES: dict[LabelKind, DecisionRule] = {
+    "area": DecisionRule(multi_label=True, min_confidence=0.5, max_labels=2),
+    "type": DecisionRule(multi_label=False, min_confidence=0.5, margin=0.0),
+}
+# Zero-shot defaults chosen with eval/example_accuracy.py (see README for the numbers): types are
+# phrased like their examples less often than areas, so they need a lower similarity bar.
+DEFAULT_PROTOTYPE_PARAMS: dict[LabelKind, dict[str, float]] = {
+    "area": {"threshold": 0.4, "example_weight": 0.5},
+    "type": {"threshold": 0.25, "example_weight": 0.25},
+}
+
+
+class Scorer(Protocol):
+    classes_: NDArray[Any]
+
+    def predict_proba(self, X: NDArray[np.float32]) -> NDArray[np.float32]: ...
+
+
+def text_columns(responses: pd.DataFrame) -> list[str]:
+    return [c for c in responses.columns if c.startswith("text:")]
+
+
+def find_head(models_dir: Path, kind: LabelKind, taxonomy: TaxonomyInfo,
+              model_id: str) -> Path | None:
+    """A trained head in ``models_dir`` made for this taxonomy content, label kind and encoder."""
+    if not models_dir.is_dir():
+        return None
+    import json
+
+    for meta_path in sorted(models_dir.glob("*/head.json")):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (meta.get("label_kind") == kind and meta.get("taxonomy_hash") == taxonomy.content_hash
+                and meta.get("embedding_model_id") == model_id):
+            return meta_path.parent
+    return None
+
+
+@dataclass
+class Tagger:
+    """Tags responses with a taxonomy; scorers per kind are zero-shot unless a head is given."""
+
+    taxonomy: TaxonomyInfo
+    encoder: CachedEncoder
+    splitter: StatementSplitter
+    scorers: dict[LabelKind, Scorer]
+    rules: dict[LabelKind, DecisionRule]
+    sources: dict[LabelKind, str]
+
+    @classmethod
+    def build(
+        cls,
+        taxonomy: TaxonomyInfo,
+        encoder: CachedEncoder,
+        splitter: StatementSplitter,
+        *,
+        heads: dict[LabelKind, Path] | None = None,
+        rules: dict[LabelKind, DecisionRule] | None = None,
+        prototype_params: dict[LabelKind, dict[str, float]] | None = None,
+    ) -> Tagger:
+        scorers: dict[LabelKind, Scorer] = {}
+        sources: dict[LabelKind, str] = {}
+        rules = {**DEFAULT_RULES, **(rules or {})}
+        for kind in ("area", "type"):
+            head_dir = (heads or {}).get(kind)
+            if head_dir is not None:
+                head, meta = LinearHead.load(head_dir)
+                _check_head(head_dir, meta, kind, taxonomy, encoder.model_id)
+                scorers[kind] = head
+                sources[kind] = f"head:{Path(head_dir).name}"
+                if "threshold" in meta:
+                    rules[kind] = DecisionRule(
+                        multi_label=rules[kind].multi_label, min_confidence=meta["threshold"],
+                        margin=rules[kind].margin, max_labels=rules[kind].max_labels,
+                    )
+                continue
+            labels = taxonomy.taxonomy.labels(kind)
+            texts = [t for label in labels for t in label.prototype_texts()]
+            vectors = encoder.encode(texts)
+            blocks, start = [], 0
+            for label in labels:
+                size = len(label.prototype_texts())
+                blocks.append(vectors[start:start + size])
+                start += size
+            params = {**DEFAULT_PROTOTYPE_PARAMS[kind], **(prototype_params or {}).get(kind, {})}
+            scorer = PrototypeScorer(**params).fit(
+                blocks, [label.id for label in labels], [label.threshold for label in labels]
+            )
+            scorers[kind] = scorer
+            sources[kind] = "zero-shot"
+        return cls(taxonomy, encoder, splitter, scorers, rules, sources)
+
+    def split(self, responses: pd.DataFrame) -> pd.DataFrame:
+        """One row per statement (STATEMENT_COLUMNS), in response then question order."""
+        records: list[tuple[int, int, int, str, str, str, int, int, str]] = []
+        ids = responses["response_id"].tolist()
+        for q_index, column in enumerate(text_columns(responses)):
+            question = column.removeprefix("text:")
+            comments = responses[column].tolist()
+            for r_index, (rid, spans) in enumerate(
+                zip(ids, self.splitter.split_many(comments), strict=True)
+            ):
+                for s_index, span in enumerate(spans):
+                    records.append((r_index, q_index, s_index, rid, f"{rid}#{q_index}.{s_index}",
+                                    question, span.start, span.end, span.text))
+        records.sort(key=lambda r: (r[0], r[1], r[2]))
+        return pd.DataFrame.from_records([r[3:] for r in records], columns=STATEMENT_COLUMNS)
+
+    def tag_vectors(self, vectors: NDArray[np.float32]) -> dict[LabelKind, tuple[
+            NDArray[np.bool_], NDArray[np.float32]]]:
+        """Per kind: (kept mask, confidences), both (n, L). Pure given the fitted scorers."""
+        out = {}
+        for kind in ("area", "type"):
+            proba = self.scorers[kind].predict_proba(vectors)
+            # Rounded once, here, so every output (CSV, JSON, API) shows the same number.
+            proba = np.round(proba, 4).astype(np.float32)
+            out[kind] = (assign(proba, self.rules[kind]), proba)
+        return out  # type: ignore[return-value]
+
+    def tag_statements(self, statements: pd.DataFrame,
+                       progress: Callable[[int], Any] | None = None) -> pd.DataFrame:
+        """Tag rows (TAG_COLUMNS) for statements; a kind with no tag gets label 'unassigned'."""
+        vectors = self.encoder.encode(statements["statement"].tolist(), progress=progress)
+        return self.tags_from_vectors(statements, vectors)
+
+    def tags_from_vectors(self, statements: pd.DataFrame,
+                          vectors: NDArray[np.float32]) -> pd.DataFrame:
+        parts = []
+        for kind, (mask, proba) in self.tag_vectors(vectors).items():
+            classes = np.asarray(self.scorers[kind].classes_)
+            rows, cols = np.nonzero(mask)
+            tagged = statements.iloc[rows].assign(
+                kind=kind, label=classes[cols], confidence=proba[rows, cols]
+            )
+            empty = ~mask.any(axis=1)
+            best = proba[empty].max(axis=1) if proba.shape[1] else np.zeros(int(empty.sum()))
+            # Unassigned rows carry the best label's confidence: how close it came.
+            untagged = statements[empty].assign(kind=kind, label=UNASSIGNED, confidence=best)
+            parts += [tagged, untagged]
+        frame = pd.concat(parts, ignore_index=True)
+        key = statements["statement_id"].reset_index(drop=True)
+        position = pd.Series(np.arange(len(key)), index=key.to_numpy())
+        frame["_order"] = position.reindex(frame["statement_id"].to_numpy()).to_numpy()
+        frame["_kind"] = (frame["kind"] == "type").astype(int)
+        frame = frame.sort_values(["_order", "_kind", "confidence", "label"],
+                                  ascending=[True, True, False, True], kind="stable")
+        frame["confidence"] = frame["confidence"].astype(float).round(4)
+        return frame.drop(columns=["_order", "_kind"]).reset_index(drop=True)[TAG_COLUMNS]
+
+    def iter_tags(self, responses: pd.DataFrame, chunk_size: int = 2000,
+                  progress: Callable[[int], Any] | None = None) -> Iterator[pd.DataFrame]:
+        """Tag rows chunk by chunk, so memory stays flat however many responses there are."""
+        for start in range(0, len(responses), chunk_size):
+            chunk = responses.iloc[start:start + chunk_size]
+            statements = self.split(chunk)
+            yield self.tag_statements(statements)
+            if progress is not None:
+                progress(len(chunk))
+
+
+def _check_head(folder: Path, meta: dict[str, Any], kind: LabelKind, taxonomy: TaxonomyInfo,
+                model_id: str) -> None:
+    if meta.get("label_kind") != kind:
+        raise ModelError(f"{folder}: head is for label kind '{meta.get('label_kind')}', "
+                         f"not '{kind}'.", code="THM312")
+    if meta.get("embedding_model_id") != model_id:
+        raise ModelError(
+            f"{folder}: head was trained on embeddings of '{meta.get('embedding_model_id')}' but "
+            f"the encoder is '{model_id}'. Retrain it with `themer train`.", code="THM313")
+    unknown = sorted(set(meta.get("labels", [])) - set(taxonomy.taxonomy.label_ids(kind)))
+    if unknown:
+        raise ModelError(f"{folder}: head labels {unknown} are not {kind} ids in "
+                         f"{taxonomy.source}.", code="THM314")
