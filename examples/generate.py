@@ -1,6 +1,6 @@
 """Generate the synthetic example NPS export (seeded; re-running gives the same files).
 
-    python examples/generate.py            # writes examples/nps_survey.csv and *_truth.csv
+    python examples/generate.py [OUT_DIR] [N]  # writes nps_survey.csv and nps_survey_truth.csv
 
 The data imitate a B2B SaaS relationship NPS survey plus a transactional post-support survey:
 scores skewed like real NPS, two open-text questions, comments of varied length and style
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import random
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -152,11 +153,11 @@ def _compose(rng: random.Random, mood: float) -> tuple[str, list[str], list[str]
     return _typo(rng, text), areas, types, valence
 
 
-def main() -> None:
+def main(out_dir: Path = HERE, n_responses: int = N_RESPONSES) -> None:
     rng = random.Random(SEED)
     rows, truth = [], []
     start = date(2025, 1, 1)
-    for i in range(N_RESPONSES):
+    for i in range(n_responses):
         survey_type = "relationship" if rng.random() < 0.85 else "transactional"
         plan, _, plan_shift = rng.choices(PLANS, weights=[p[1] for p in PLANS])[0]
         signup = start - timedelta(days=rng.randrange(30, 900))
@@ -189,11 +190,12 @@ def main() -> None:
                               "areas": ";".join(dict.fromkeys(areas)),
                               "types": ";".join(dict.fromkeys(types))})
     for name, data in (("nps_survey.csv", rows), ("nps_survey_truth.csv", truth)):
-        with (HERE / name).open("w", newline="", encoding="utf-8") as handle:
+        with (out_dir / name).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(data[0]))
             writer.writeheader()
             writer.writerows(data)
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE,
+         int(sys.argv[2]) if len(sys.argv) > 2 else N_RESPONSES)

@@ -32,7 +32,7 @@ from themer.training import train_head
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   help="themer: turn NPS comments into a theme table.")
 out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never break messages mid-path
 F = TypeVar("F", bound=Callable[..., Any])
 
 IdCol = Annotated[str | None, typer.Option("--id-col", help="Response id column.")]

@@ -28,7 +28,10 @@ class Settings(BaseSettings):
         description="Local sentence-transformers folder; empty = the packaged all-MiniLM-L6-v2.",
     )
     device: str = Field(default="cpu", description="torch device: cpu, cuda, auto.")
-    batch_size: int = Field(default=32, ge=1, le=4096)
+    batch_size: int = Field(
+        default=16, ge=1, le=1024,
+        description="Fixed encoder batch shape; part of the model id (changes the last bits).",
+    )
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     taxonomy: Path = Field(default=Path("taxonomy.yaml"))
     models_dir: Path = Field(default=Path("models"), description="Where trained heads live.")

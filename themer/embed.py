@@ -1,8 +1,10 @@
 """Encoders (texts -> L2-normalised float32 rows) and the on-disk embedding cache.
 
 Determinism: a transformer's output for a text changes in the last bits with the padding it is
-batched with. We therefore batch only texts of the same token length (no padding at all), which
-makes every vector independent of batch size and row order: same text, same bits.
+batched with, and with the shape of the batch (BLAS picks kernels by matrix size). We therefore
+run only batches of one fixed shape: ``batch_size`` texts of the same token length, no padding;
+a short last batch is filled with repeats of its last text. Every vector is then independent of
+its companions, the caller's batch size and the row order: same text, same bits (tested).
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ class SentenceTransformerEncoder:
     """sentence-transformers model from a local folder, run offline."""
 
     def __init__(self, model_path: str | Path | None = None, *, device: str = "cpu",
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 16) -> None:
         # Set before sentence-transformers/transformers are imported: never touch the network.
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -112,7 +114,8 @@ class SentenceTransformerEncoder:
         get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
             self._model, "get_sentence_embedding_dimension")
         self._dim = int(get_dim() or 0)
-        self._model_id = f"st:{path.name}:{_folder_fingerprint(path)}"
+        # The fixed batch shape changes the last bits of vectors, so it is part of the id.
+        self._model_id = f"st:{path.name}:{_folder_fingerprint(path)}:b{batch_size}"
 
     @property
     def model_id(self) -> str:
@@ -131,20 +134,25 @@ class SentenceTransformerEncoder:
         return [len(ids) for ids in encoded["input_ids"]]
 
     def encode(self, texts: Sequence[str]) -> Matrix:
-        """Embed texts; equal-length batches make each row independent of the others."""
+        """Embed texts in fixed-shape batches so each row is independent of the others."""
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         if not texts:
             return out
         groups: dict[int, list[int]] = defaultdict(list)
         for i, length in enumerate(self.token_lengths(texts)):
             groups[length].append(i)
+        size = self.batch_size
         for length in sorted(groups):
-            idx = groups[length]
-            vectors = self._model.encode(
-                [texts[i] for i in idx], batch_size=self.batch_size, convert_to_numpy=True,
-                normalize_embeddings=True, show_progress_bar=False,
-            )
-            out[idx] = vectors
+            members = groups[length]
+            for start in range(0, len(members), size):
+                idx = members[start:start + size]
+                batch = [texts[i] for i in idx]
+                batch += [batch[-1]] * (size - len(batch))  # keep the shape fixed
+                vectors = self._model.encode(
+                    batch, batch_size=size, convert_to_numpy=True,
+                    normalize_embeddings=True, show_progress_bar=False,
+                )
+                out[idx] = vectors[: len(idx)]
         return out
 
 

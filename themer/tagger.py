@@ -136,7 +136,10 @@ class Tagger:
                     records.append((r_index, q_index, s_index, rid, f"{rid}#{q_index}.{s_index}",
                                     question, span.start, span.end, span.text))
         records.sort(key=lambda r: (r[0], r[1], r[2]))
-        return pd.DataFrame.from_records([r[3:] for r in records], columns=STATEMENT_COLUMNS)
+        frame = pd.DataFrame.from_records([r[3:] for r in records], columns=STATEMENT_COLUMNS)
+        # Same dtypes whether the chunk had statements or not (an all-blank chunk has none).
+        return frame.astype({"response_id": "str", "statement_id": "str", "question": "str",
+                             "start": "int64", "end": "int64", "statement": "str"})
 
     def tag_vectors(self, vectors: NDArray[np.float32]) -> dict[LabelKind, tuple[
             NDArray[np.bool_], NDArray[np.float32]]]:

@@ -71,7 +71,7 @@ def train_head(frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep
         "evaluation": "out-of-fold (stratified 5-fold per label), calibrated probabilities",
     }
     meta = {
-        "label_kind": kind, "taxonomy_version": taxonomy.version,
+        "label_kind": kind, "labels": classes, "taxonomy_version": taxonomy.version,
         "taxonomy_hash": taxonomy.content_hash, "taxonomy_source": taxonomy.source,
         "embedding_model_id": encoder.model_id, "n_train": len(kept),
         "support": {c: int(Y[:, j].sum()) for j, c in enumerate(classes)},

@@ -1,0 +1,59 @@
+"""Shared fixtures. The real model is loaded once per session; nothing touches the network."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from themer.embed import SentenceTransformerEncoder  # noqa: E402
+from themer.segment import StatementSplitter  # noqa: E402
+from themer.taxonomy import TaxonomyInfo, load_taxonomy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SURVEY_ROWS = [
+    ("r1", 10, "Love the dashboards, but exporting reports to Excel is painfully slow.", "relationship"),
+    ("r2", 2, "The app crashes every time I upload a file. Support never answers.", "relationship"),
+    ("r3", 8, "Please add a Salesforce integration.", "relationship"),
+    ("r4", 6, "Too expensive for a small team.", "relationship"),
+    ("r5", 9, "", "relationship"),
+    ("r6", 0, "Sync with Jira is broken again and we lost data!", "relationship"),
+    ("r7", 7, "ok", "relationship"),
+    ("r8", 9, "Onboarding was smooth and the getting started guide was great.", "relationship"),
+    ("r9", 4, "Search never finds anything. The mobile app is useless on Android.", "relationship"),
+    ("r10", 10, "Support solved my issue in minutes", "transactional"),
+    ("r11", 3, "It took a week to get a reply from support.", "transactional"),
+    ("r12", 5, "I expected reporting to be included in our plan, it is an add-on.", "relationship"),
+]
+
+
+@pytest.fixture(scope="session")
+def encoder() -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder()
+
+
+@pytest.fixture(scope="session")
+def splitter() -> StatementSplitter:
+    return StatementSplitter()
+
+
+@pytest.fixture(scope="session")
+def taxonomy() -> TaxonomyInfo:
+    return load_taxonomy(ROOT / "taxonomy.yaml")
+
+
+@pytest.fixture
+def survey_csv(tmp_path: Path) -> Path:
+    frame = pd.DataFrame(SURVEY_ROWS, columns=["response_id", "score", "comment", "survey_type"])
+    frame["plan"] = ["pro", "free", "pro", "free", "business", "pro", "pro", "business", "free",
+                     "pro", "free", "pro"]
+    path = tmp_path / "survey.csv"
+    frame.to_csv(path, index=False)
+    return path

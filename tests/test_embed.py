@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from themer.embed import (
+    CachedEncoder,
+    EmbeddingCache,
+    SentenceTransformerEncoder,
+    normalize_text,
+    text_key,
+)
+
+TEXTS = [
+    "the app is slow",
+    "Love the dashboards but exporting reports to Excel is painful and takes forever",
+    "ok",
+    "Support took a week to answer my ticket about billing",
+    "please add dark mode",
+    "search is broken",
+    "the mobile app keeps crashing on my phone",
+]
+
+
+def test_vectors_are_normalised(encoder: SentenceTransformerEncoder) -> None:
+    vectors = encoder.encode(TEXTS)
+    assert vectors.dtype == np.float32
+    assert vectors.shape == (len(TEXTS), encoder.dim)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_bitwise_independent_of_batch_size_and_order(encoder: SentenceTransformerEncoder) -> None:
+    reference = encoder.encode(TEXTS)
+    one_by_one = np.stack([encoder.encode([t])[0] for t in TEXTS])
+    reversed_rows = encoder.encode(TEXTS[::-1])[::-1]
+    assert np.array_equal(reference, one_by_one)
+    assert np.array_equal(reference, reversed_rows)
+
+
+def test_model_id_names_the_model(encoder: SentenceTransformerEncoder) -> None:
+    assert encoder.model_id.startswith("st:model:")
+    assert encoder.model_id.endswith(":b16")
+
+
+def test_normalisation_and_keys() -> None:
+    assert normalize_text("  a\u00a0 b\n c ") == "a b c"
+    assert text_key("m", "a  b") == text_key("m", "a b")
+    assert text_key("m1", "a") != text_key("m2", "a")
+
+
+def test_cache_embeds_each_text_once(tmp_path: Path, encoder: SentenceTransformerEncoder) -> None:
+    with EmbeddingCache(tmp_path / "c.sqlite") as cache:
+        cached = CachedEncoder(encoder, cache)
+        first = cached.encode([*TEXTS, TEXTS[0]])
+        assert cached.misses == len(TEXTS)
+        assert cache.count(encoder.model_id) == len(TEXTS)
+        again = cached.encode(TEXTS[::-1])
+        assert cached.misses == len(TEXTS)  # nothing new embedded
+        assert np.array_equal(first[: len(TEXTS)], again[::-1])
+    with EmbeddingCache(tmp_path / "c.sqlite") as reopened:
+        assert reopened.count() == len(TEXTS)
