@@ -28,7 +28,9 @@ from themer.taxonomy import load_taxonomy
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def scores(tags: pd.DataFrame, truth: pd.DataFrame, kind: str, labels: list[str]) -> tuple[float, float]:
+def scores(
+    tags: pd.DataFrame, truth: pd.DataFrame, kind: str, labels: list[str]
+) -> tuple[float, float]:
     key = ["response_id", "question"]
     predicted = (tags[(tags["kind"] == kind) & (tags["label"] != UNASSIGNED)]
                  .groupby(key)["label"].agg(lambda s: sorted(set(s))))
@@ -48,7 +50,8 @@ def main() -> None:
     args = parser.parse_args()
     cache = Path(os.environ.get("THEMER_CACHE_DIR", Path.home() / ".cache" / "themer"))
     taxonomy = load_taxonomy(ROOT / "taxonomy.yaml")
-    encoder = CachedEncoder(SentenceTransformerEncoder(), EmbeddingCache(cache / "embeddings.sqlite"))
+    store = EmbeddingCache(cache / "embeddings.sqlite")
+    encoder = CachedEncoder(SentenceTransformerEncoder(), store)
     tagger = Tagger.build(taxonomy, encoder, StatementSplitter())
     responses = load_responses(ROOT / "examples" / "nps_survey.csv").responses
     truth = pd.read_csv(ROOT / "examples" / "nps_survey_truth.csv", dtype=str)

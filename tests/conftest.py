@@ -7,19 +7,20 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import pandas as pd
+import pytest
 
-from themer.embed import SentenceTransformerEncoder  # noqa: E402
-from themer.segment import StatementSplitter  # noqa: E402
-from themer.taxonomy import TaxonomyInfo, load_taxonomy  # noqa: E402
+from themer.embed import SentenceTransformerEncoder
+from themer.segment import StatementSplitter
+from themer.taxonomy import TaxonomyInfo, load_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
 
 SURVEY_ROWS = [
-    ("r1", 10, "Love the dashboards, but exporting reports to Excel is painfully slow.", "relationship"),
+    ("r1", 10, "Love the dashboards, but exporting reports to Excel is painfully slow.",
+     "relationship"),
     ("r2", 2, "The app crashes every time I upload a file. Support never answers.", "relationship"),
     ("r3", 8, "Please add a Salesforce integration.", "relationship"),
     ("r4", 6, "Too expensive for a small team.", "relationship"),

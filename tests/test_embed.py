@@ -40,7 +40,8 @@ def test_bitwise_independent_of_batch_size_and_order(encoder: SentenceTransforme
 
 def test_model_id_names_the_model(encoder: SentenceTransformerEncoder) -> None:
     assert encoder.model_id.startswith("st:model:")
-    assert encoder.model_id.endswith(":b16")
+    assert encoder.model_id.endswith(":t512")
+    assert [encoder.rows_for_length(n) for n in (3, 10, 20, 40, 100, 256)] == [64, 32, 16, 8, 4, 4]
 
 
 def test_normalisation_and_keys() -> None:

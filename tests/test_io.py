@@ -62,7 +62,7 @@ def test_mapping_file_and_missing_column(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match=r"column\(s\) \['missing'\] not found"):
         load_responses(data, ColumnMapping(id="rid", score="nps", text=["missing"]))
     bad = write(tmp_path, "id: rid\nscore: nps\ntexts: [why]\n", "bad.yaml")
-    with pytest.raises(InputFileError, match="bad.yaml, key"):
+    with pytest.raises(InputFileError, match=r"bad\.yaml, key"):
         load_mapping(bad)
 
 
@@ -73,7 +73,7 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
         read_table(write(tmp_path, "id,score,comment\n", "h.csv"))
     latin = tmp_path / "l.csv"
     latin.write_bytes("id,score,comment\na,9,caf\xe9 cr\xe8me\n".encode("latin-1"))
-    with pytest.raises(InputFileError, match="not valid utf-8-sig.*--encoding"):
+    with pytest.raises(InputFileError, match=r"not valid utf-8-sig.*--encoding"):
         read_table(latin)
     assert read_table(latin, encoding="latin-1")["comment"][0] == "café crème"
     with pytest.raises(InputFileError, match="unsupported file type"):

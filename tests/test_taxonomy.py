@@ -46,7 +46,8 @@ def test_hash_changes_with_content() -> None:
         (GOOD.replace("version: 1", "version: zero"), "line 1, key 'version'"),
         (GOOD + "  - id: bug\n    description: Again broken.\n", "duplicate id 'bug'"),
         (GOOD.replace("slow]", "slow"), "not valid YAML"),
-        (GOOD.replace("examples: [search is slow]", "examples: [1]"), "line 5, key 'areas.0.examples.0'"),
+        (GOOD.replace("examples: [search is slow]", "examples: [1]"),
+         "line 5, key 'areas.0.examples.0'"),
         ("- just a list", "expected a mapping"),
     ],
 )

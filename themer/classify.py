@@ -35,7 +35,8 @@ HEAD_FORMAT = "themer.linear_head.v1"
 
 
 def _sigmoid(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
-    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)  # overflow-free logistic
+    out: NDArray[np.float32] = (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
+    return out  # tanh form: no overflow warnings for large |x|
 
 
 def _check_fitted(estimator: object, attribute: str) -> None:
@@ -69,9 +70,8 @@ class PrototypeScorer:
         self.classes_ = np.asarray(classes)
         self.centroids_ = centroids
         self.examples_ = np.concatenate(list(label_vectors)).astype(np.float32)
-        self.example_owner_ = np.concatenate(
-            [np.full(len(v), i) for i, v in enumerate(label_vectors)]
-        )
+        # Examples are stored label by label, so each label's block starts at a known column.
+        self.example_starts_ = np.cumsum([0] + [len(v) for v in label_vectors[:-1]])
         given = thresholds or [None] * len(classes)
         self.thresholds_ = np.asarray(
             [self.threshold if t is None else t for t in given], dtype=np.float32
@@ -81,12 +81,10 @@ class PrototypeScorer:
     def decision_function(self, X: Matrix) -> Matrix:
         _check_fitted(self, "centroids_")
         to_centroid = X @ self.centroids_.T
-        to_examples = X @ self.examples_.T
-        best_example = np.full(to_centroid.shape, -1.0, dtype=np.float32)
-        for i in range(len(self.classes_)):
-            best_example[:, i] = to_examples[:, self.example_owner_ == i].max(axis=1)
-        w = self.example_weight
-        return ((1 - w) * to_centroid + w * best_example).astype(np.float32)
+        best_example = np.maximum.reduceat(X @ self.examples_.T, self.example_starts_, axis=1)
+        w = np.float32(self.example_weight)
+        scores: Matrix = ((1 - w) * to_centroid + w * best_example).astype(np.float32)
+        return scores
 
     def predict_proba(self, X: Matrix) -> Matrix:
         return _sigmoid((self.decision_function(X) - self.thresholds_) / self.temperature)
@@ -217,9 +215,11 @@ def assign(proba: Matrix, rule: DecisionRule) -> NDArray[np.bool_]:
     np.put_along_axis(rank, order, np.arange(n_labels)[None, :].repeat(n, axis=0), axis=1)
     clears = proba >= rule.min_confidence
     if rule.multi_label:
-        return clears & (rank < rule.max_labels)
+        multi: NDArray[np.bool_] = clears & (rank < rule.max_labels)
+        return multi
     best = np.take_along_axis(proba, order[:, :1], axis=1)[:, 0]
     second = (np.take_along_axis(proba, order[:, 1:2], axis=1)[:, 0] if n_labels > 1
               else np.zeros(n, dtype=proba.dtype))
     wins = (best - second) >= rule.margin
-    return clears & (rank == 0) & wins[:, None]
+    mask: NDArray[np.bool_] = clears & (rank == 0) & wins[:, None]
+    return mask

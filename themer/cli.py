@@ -22,7 +22,7 @@ from themer.analyze import ThemeTable, survey_groups, theme_table
 from themer.config import Settings
 from themer.embed import CachedEncoder, EmbeddingCache, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
-from themer.io import ColumnMapping, LoadResult, load_mapping, load_responses, read_table
+from themer.io import LoadResult, load_mapping, load_responses, read_table
 from themer.report import render_report, write_report
 from themer.segment import StatementSplitter
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
@@ -120,7 +120,7 @@ def _taxonomy(settings: Settings, path: Path | None) -> TaxonomyInfo:
 
 def _encoder(settings: Settings) -> CachedEncoder:
     base = SentenceTransformerEncoder(settings.model or None, device=settings.device,
-                                      batch_size=settings.batch_size)
+                                      batch_tokens=settings.batch_tokens)
     return CachedEncoder(base, EmbeddingCache(settings.cache_dir / "embeddings.sqlite"))
 
 
@@ -313,7 +313,8 @@ def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")
           threshold: Annotated[float | None, typer.Option("--threshold")] = None) -> None:
     """Fit a calibrated logistic head on frozen embeddings; save arrays + JSON under -o."""
     settings = Settings()
-    kinds = {"areas": "area", "types": "type", "area": "area", "type": "type"}
+    kinds: dict[str, LabelKind] = {"areas": "area", "types": "type", "area": "area",
+                                   "type": "type"}
     if label_kind not in kinds:
         raise InputFileError(f"--label-kind must be areas or types, not '{label_kind}'.",
                              code="THM119")
@@ -339,4 +340,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

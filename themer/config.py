@@ -28,13 +28,16 @@ class Settings(BaseSettings):
         description="Local sentence-transformers folder; empty = the packaged all-MiniLM-L6-v2.",
     )
     device: str = Field(default="cpu", description="torch device: cpu, cuda, auto.")
-    batch_size: int = Field(
-        default=16, ge=1, le=1024,
-        description="Fixed encoder batch shape; part of the model id (changes the last bits).",
+    batch_tokens: int = Field(
+        default=512, ge=16, le=65_536,
+        description="Tokens per encoder batch (sets the fixed batch shapes; part of the model id).",
     )
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     taxonomy: Path = Field(default=Path("taxonomy.yaml"))
     models_dir: Path = Field(default=Path("models"), description="Where trained heads live.")
     splitter: Literal["senter", "sentencizer"] = "senter"
-    chunk_size: int = Field(default=2000, ge=1, le=100_000, description="Responses per chunk.")
+    chunk_size: int = Field(
+        default=10_000, ge=1, le=100_000,
+        description="Responses per chunk: bigger fills encoder batches better, costs memory.",
+    )
     min_n: int = Field(default=30, ge=1, description="Below this n a figure is flagged small.")

@@ -83,7 +83,9 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def read_table(path: str | Path, *, encoding: str = "utf-8-sig", sheet: str | int = 0) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, encoding: str = "utf-8-sig", sheet: str | int = 0
+) -> pd.DataFrame:
     """Read a CSV/TSV/XLSX/JSON/JSONL file as strings; errors name the file and the fix."""
     path = Path(path)
     if not path.is_file():
@@ -113,7 +115,8 @@ def read_table(path: str | Path, *, encoding: str = "utf-8-sig", sheet: str | in
             frame = pd.read_json(path, dtype=False, lines=True)
         else:
             raise InputFileError(
-                f"{path}: unsupported file type '{suffix}'. Use .csv, .tsv, .xlsx, .json or .jsonl.",
+                f"{path}: unsupported file type '{suffix}'. "
+                "Use .csv, .tsv, .xlsx, .json or .jsonl.",
                 code="THM106",
             )
     except UnicodeDecodeError as exc:
@@ -190,7 +193,8 @@ def detect_mapping(
             f"{list(frame.columns)}. Pass --id-col/--score-col/--text-col or --mapping FILE.",
             code="THM112",
         )
-    assert id_col is not None and score_col is not None  # narrowed by the check above
+    assert id_col is not None
+    assert score_col is not None
     return ColumnMapping(
         id=id_col, score=score_col, text=texts, date=date_col,
         survey_type=survey_type_col, segments=dict(segments or {}), scale=scale,
@@ -217,8 +221,9 @@ def validate_responses(
         problems.append(f"{source}, row {rows[idx]}, column '{mapping.id}': missing id.")
         bad[idx] = True
     dup = ids.duplicated(keep="first") & (ids != "")
+    first_seen = {value: i for i, value in reversed(list(enumerate(ids.tolist())))}
     for idx in frame.index[dup]:
-        first = rows[int(frame.index[(ids == ids[idx])][0])]
+        first = rows[first_seen[ids[idx]]]
         problems.append(
             f"{source}, row {rows[idx]}, column '{mapping.id}': duplicate id '{ids[idx]}' "
             f"(first seen in row {first})."

@@ -8,6 +8,7 @@ into the original comment so evidence can be highlighted.
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +53,8 @@ def load_spacy(splitter: Literal["senter", "sentencizer"] = "senter") -> Any:
         candidates = [path] if path.is_dir() else sorted(base.glob("en_core_web_sm*-*"))
         for candidate in candidates:
             if (candidate / "config.cfg").is_file():
-                nlp = spacy.load(candidate, exclude=[
-                    "tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"
-                ] if keep else None)
+                unused = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"]
+                nlp = spacy.load(candidate, exclude=unused if keep else [*unused, "senter"])
                 if keep:
                     nlp.enable_pipe("senter")
                 else:
@@ -111,7 +111,7 @@ def _statements(doc: Any) -> Iterator[Span]:
             if left >= MIN_CONTENT_TOKENS and right >= MIN_CONTENT_TOKENS:
                 cut_points.append(token.i)
         cut_points.append(sent.end)
-        for begin, end in zip(cut_points, cut_points[1:], strict=False):
+        for begin, end in itertools.pairwise(cut_points):
             # The clause keeps its conjunction out: "but exports are slow" -> "exports are slow".
             first = begin + 1 if begin != sent.start else begin
             span = _trimmed(doc, first, end)

@@ -26,6 +26,7 @@ __all__ = [
     "text_columns",
 ]
 
+VECTOR_BLOCK = 65_536  # rows scored at a time when re-tagging many cached vectors
 STATEMENT_COLUMNS = ["response_id", "statement_id", "question", "start", "end", "statement"]
 TAG_COLUMNS = [*STATEMENT_COLUMNS, "kind", "label", "confidence"]
 DEFAULT_RULES: dict[LabelKind, DecisionRule] = {
@@ -143,12 +144,18 @@ class Tagger:
 
     def tag_vectors(self, vectors: NDArray[np.float32]) -> dict[LabelKind, tuple[
             NDArray[np.bool_], NDArray[np.float32]]]:
-        """Per kind: (kept mask, confidences), both (n, L). Pure given the fitted scorers."""
+        """Per kind: (kept mask, confidences), both (n, L). Pure given the fitted scorers.
+
+        Works in blocks of rows so a million vectors never make a (n, examples) temporary.
+        """
         out = {}
         for kind in ("area", "type"):
-            proba = self.scorers[kind].predict_proba(vectors)
-            # Rounded once, here, so every output (CSV, JSON, API) shows the same number.
-            proba = np.round(proba, 4).astype(np.float32)
+            n_labels = len(self.scorers[kind].classes_)
+            proba = np.empty((len(vectors), n_labels), dtype=np.float32)
+            for start in range(0, len(vectors), VECTOR_BLOCK):
+                block = self.scorers[kind].predict_proba(vectors[start:start + VECTOR_BLOCK])
+                # Rounded once, here, so every output (CSV, JSON, API) shows the same number.
+                proba[start:start + VECTOR_BLOCK] = np.round(block, 4)
             out[kind] = (assign(proba, self.rules[kind]), proba)
         return out  # type: ignore[return-value]
 
@@ -182,7 +189,7 @@ class Tagger:
         frame["confidence"] = frame["confidence"].astype(float).round(4)
         return frame.drop(columns=["_order", "_kind"]).reset_index(drop=True)[TAG_COLUMNS]
 
-    def iter_tags(self, responses: pd.DataFrame, chunk_size: int = 2000,
+    def iter_tags(self, responses: pd.DataFrame, chunk_size: int = 10_000,
                   progress: Callable[[int], Any] | None = None) -> Iterator[pd.DataFrame]:
         """Tag rows chunk by chunk, so memory stays flat however many responses there are."""
         for start in range(0, len(responses), chunk_size):

@@ -1,4 +1,4 @@
-"""Load and validate ``taxonomy.yaml``: product areas (multi-label) and theme types (one per statement)."""
+"""Load and validate ``taxonomy.yaml``: product areas (multi-label), theme types (one each)."""
 
 from __future__ import annotations
 
