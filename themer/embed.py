@@ -142,7 +142,7 @@ class SentenceTransformerEncoder:
 
     def rows_for_length(self, length: int) -> int:
         """Batch rows for texts of ``length`` tokens: a power of two near batch_tokens / length."""
-        rows = 2 ** int(math.log2(max(1, self.batch_tokens // max(1, length))))
+        rows: int = 2 ** int(math.log2(max(1, self.batch_tokens // max(1, length))))
         return max(MIN_BATCH_ROWS, min(MAX_BATCH_ROWS, rows))
 
     def encode(self, texts: Sequence[str],
