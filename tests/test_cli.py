@@ -120,3 +120,22 @@ def test_train_then_tag_with_head(env: Path) -> None:
                                  "label", "--label-kind", "types", "-o", str(env / "m2")])
     assert result.exit_code == 2
     assert "label 'nonsense' is not in the taxonomy" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".parquet"])
+def test_tag_output_formats_match_csv(env: Path, survey_csv: Path, suffix: str) -> None:
+    csv_out, other = env / "t.csv", env / f"t{suffix}"
+    for path in (csv_out, other):
+        result = runner.invoke(app, ["tag", str(survey_csv), "-o", str(path)])
+        assert result.exit_code == 0, result.output
+    expected = pd.read_csv(csv_out, keep_default_na=False)
+    if suffix == ".parquet":
+        got = pd.read_parquet(other)
+    elif suffix == ".jsonl":
+        got = pd.read_json(other, lines=True, dtype=False)
+    else:
+        got = pd.DataFrame(json.loads(other.read_text(encoding="utf-8")))
+    assert list(got.columns) == list(expected.columns)
+    assert got["label"].tolist() == expected["label"].tolist()
+    assert got["start"].astype(int).tolist() == expected["start"].tolist()
+    assert got["confidence"].astype(float).round(4).tolist() == expected["confidence"].tolist()

@@ -320,9 +320,13 @@ def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")
                              code="THM119")
     frame = read_table(labelled, encoding=encoding)
     tax = _taxonomy(settings, taxonomy)
-    meta = train_head(frame, text_col=text_col, label_col=label_col, labels_sep=labels_sep,
-                      kind=kinds[label_kind], taxonomy=tax, encoder=_encoder(settings),
-                      output=output, source=str(labelled), threshold=threshold)
+    encoder = _encoder(settings)
+    with _progress() as progress:
+        task = progress.add_task("embedding training texts", total=len(frame))
+        meta = train_head(frame, text_col=text_col, label_col=label_col, labels_sep=labels_sep,
+                          kind=kinds[label_kind], taxonomy=tax, encoder=encoder,
+                          output=output, source=str(labelled), threshold=threshold,
+                          progress=lambda k: progress.advance(task, k))
     metrics = meta["metrics"]
     out.print(f"trained {meta['label_kind']} head on {meta['n_train']} rows, "
               f"{len(meta['labels'])} labels; out-of-fold macro-F1 {metrics['macro_f1']:.3f}, "

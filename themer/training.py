@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ def label_matrix(frame: pd.DataFrame, label_col: str, sep: str, allowed: list[st
 def train_head(frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep: str,
                kind: LabelKind, taxonomy: TaxonomyInfo, encoder: CachedEncoder,
                output: Path, source: str, threshold: float | None = None,
-               random_state: int = 0) -> dict[str, Any]:
+               random_state: int = 0,
+               progress: Callable[[int], Any] | None = None) -> dict[str, Any]:
     """Fit, measure out of fold, save under ``output``; returns the metadata written."""
     for column in (text_col, label_col):
         if column not in frame.columns:
@@ -59,7 +61,7 @@ def train_head(frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep
         raise InputFileError(f"{source}: only {len(kept)} labelled rows; at least 10 needed.",
                              code="THM122")
     texts = frame[text_col].iloc[kept].astype(str).tolist()
-    X = encoder.encode(texts)
+    X = encoder.encode(texts, progress=progress)
     head = LinearHead(random_state=random_state).fit(X, Y, classes)
     cut = DEFAULT_HEAD_THRESHOLD[kind] if threshold is None else threshold
     rule = DecisionRule(multi_label=kind == "area", min_confidence=cut)
