@@ -61,3 +61,15 @@ def test_cache_embeds_each_text_once(tmp_path: Path, encoder: SentenceTransforme
         assert np.array_equal(first[: len(TEXTS)], again[::-1])
     with EmbeddingCache(tmp_path / "c.sqlite") as reopened:
         assert reopened.count() == len(TEXTS)
+
+
+def test_cache_checks_full_key_on_rowid_collision(tmp_path: Path) -> None:
+    first = b"\x01" * 8 + b"a" * 24
+    twin = b"\x01" * 8 + b"b" * 24  # same 8-byte row id, different key
+    with EmbeddingCache(tmp_path / "c.sqlite") as cache:
+        cache.put_many("m", {first: np.ones(4, dtype=np.float32)})
+        cache.put_many("m", {twin: np.zeros(4, dtype=np.float32)})  # ignored: slot taken
+        matrix, found = cache.get_matrix([twin, first, first], dim=4)
+        assert found.tolist() == [False, True, True]
+        assert matrix[1].tolist() == [1.0] * 4
+        assert matrix[0].tolist() == [0.0] * 4

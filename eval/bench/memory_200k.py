@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from themer.embed import EmbeddingCache
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,6 +56,8 @@ def main() -> None:
             results[n] = rss
             print(f"themer tag, {n:,} responses -> {rows:,} tag rows: peak RSS {rss:,.0f} MB, "
                   f"{seconds:.0f} s")
+        with EmbeddingCache(tmp / "cache" / "embeddings.sqlite") as cache:
+            print(f"distinct statements embedded (cache rows): {cache.count():,}")
         ratio = results[args.n] / results[2_000]
         print(f"RESULT peak RSS {results[args.n]:,.0f} MB at {args.n:,} responses "
               f"(target < 2,048 MB); {ratio:.2f}x the 2,000-response run")

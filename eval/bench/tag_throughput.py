@@ -95,9 +95,12 @@ def main() -> None:
     parser.add_argument("--retag", type=int, default=1_000_000)
     args = parser.parse_args()
     splitter = StatementSplitter()
-    texts = public_statements(args.n, splitter)
+    texts = public_statements(max(args.n, 2000), splitter)[: args.n or 2000]
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
+        if not args.n:  # --n 0: only the re-tag measurement
+            retag(args.retag, texts, tmp, splitter)
+            return
         half = len(texts) // 2
         # Two halves, alternating order, so drift in machine load hits both sides alike.
         p1, r1 = pipeline_rate(texts[:half], tmp, splitter), raw_rate(texts[:half])
