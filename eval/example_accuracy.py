@@ -18,8 +18,9 @@ import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from themer.cache import EmbeddingCache
 from themer.classify import UNASSIGNED, PrototypeScorer
-from themer.embed import CachedEncoder, EmbeddingCache, SentenceTransformerEncoder
+from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.io import load_responses
 from themer.segment import StatementSplitter
 from themer.tagger import Tagger
@@ -50,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     cache = Path(os.environ.get("THEMER_CACHE_DIR", Path.home() / ".cache" / "themer"))
     taxonomy = load_taxonomy(ROOT / "taxonomy.yaml")
-    store = EmbeddingCache(cache / "embeddings.sqlite")
+    store = EmbeddingCache(cache / "embeddings")
     encoder = CachedEncoder(SentenceTransformerEncoder(), store)
     tagger = Tagger.build(taxonomy, encoder, StatementSplitter())
     responses = load_responses(ROOT / "examples" / "nps_survey.csv").responses

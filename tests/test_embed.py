@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
+from themer.cache import EmbeddingCache
 from themer.embed import (
     CachedEncoder,
-    EmbeddingCache,
     SentenceTransformerEncoder,
     normalize_text,
     text_key,
@@ -51,7 +51,7 @@ def test_normalisation_and_keys() -> None:
 
 
 def test_cache_embeds_each_text_once(tmp_path: Path, encoder: SentenceTransformerEncoder) -> None:
-    with EmbeddingCache(tmp_path / "c.sqlite") as cache:
+    with EmbeddingCache(tmp_path / "cache") as cache:
         cached = CachedEncoder(encoder, cache)
         first = cached.encode([*TEXTS, TEXTS[0]])
         assert cached.misses == len(TEXTS)
@@ -59,17 +59,5 @@ def test_cache_embeds_each_text_once(tmp_path: Path, encoder: SentenceTransforme
         again = cached.encode(TEXTS[::-1])
         assert cached.misses == len(TEXTS)  # nothing new embedded
         assert np.array_equal(first[: len(TEXTS)], again[::-1])
-    with EmbeddingCache(tmp_path / "c.sqlite") as reopened:
+    with EmbeddingCache(tmp_path / "cache") as reopened:
         assert reopened.count() == len(TEXTS)
-
-
-def test_cache_checks_full_key_on_rowid_collision(tmp_path: Path) -> None:
-    first = b"\x01" * 8 + b"a" * 24
-    twin = b"\x01" * 8 + b"b" * 24  # same 8-byte row id, different key
-    with EmbeddingCache(tmp_path / "c.sqlite") as cache:
-        cache.put_many("m", {first: np.ones(4, dtype=np.float32)})
-        cache.put_many("m", {twin: np.zeros(4, dtype=np.float32)})  # ignored: slot taken
-        matrix, found = cache.get_matrix([twin, first, first], dim=4)
-        assert found.tolist() == [False, True, True]
-        assert matrix[1].tolist() == [1.0] * 4
-        assert matrix[0].tolist() == [0.0] * 4

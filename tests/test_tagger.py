@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from themer.cache import EmbeddingCache
 from themer.classify import UNASSIGNED
-from themer.embed import CachedEncoder, EmbeddingCache, SentenceTransformerEncoder
+from themer.embed import CachedEncoder, SentenceTransformerEncoder, text_key
 from themer.io import load_responses
 from themer.segment import StatementSplitter
 from themer.tagger import TAG_COLUMNS, Tagger
@@ -48,7 +49,7 @@ def test_tag_rows_have_evidence_and_unassigned(
     encoder: SentenceTransformerEncoder, splitter: StatementSplitter, taxonomy: TaxonomyInfo,
     sample: pd.DataFrame, tmp_path: Path,
 ) -> None:
-    tagger = make_tagger(encoder, splitter, taxonomy, EmbeddingCache(tmp_path / "c.sqlite"))
+    tagger = make_tagger(encoder, splitter, taxonomy, EmbeddingCache(tmp_path / "cache"))
     tags = pd.concat(list(tagger.iter_tags(sample)), ignore_index=True)
     assert list(tags.columns) == TAG_COLUMNS
     assert tags["confidence"].between(0, 1).all()
@@ -90,7 +91,7 @@ def test_retag_from_cached_vectors_does_not_embed(
     encoder: SentenceTransformerEncoder, splitter: StatementSplitter, taxonomy: TaxonomyInfo,
     sample: pd.DataFrame, tmp_path: Path,
 ) -> None:
-    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    cache = EmbeddingCache(tmp_path / "cache")
     first = make_tagger(encoder, splitter, taxonomy, cache)
     statements = first.split(sample)
     first.tag_statements(statements)
@@ -99,3 +100,19 @@ def test_retag_from_cached_vectors_does_not_embed(
     assert second.encoder.misses == 0
     assert np.isfinite(second.encoder.encode(["anything new"])).all()
     assert second.encoder.misses == 1
+
+
+def test_streaming_retag_matches_tagging(
+    encoder: SentenceTransformerEncoder, splitter: StatementSplitter, taxonomy: TaxonomyInfo,
+    sample: pd.DataFrame, tmp_path: Path,
+) -> None:
+    cache = EmbeddingCache(tmp_path / "cache")
+    tagger = make_tagger(encoder, splitter, taxonomy, cache)
+    statements = tagger.split(sample)
+    half = statements.iloc[: len(statements) // 2]
+    tagger.tag_statements(half)  # only half the statements are cached before the re-tag
+    expected = make_tagger(encoder, splitter, taxonomy).tag_statements(statements)
+    streamed = pd.concat(list(tagger.retag(statements, block=16)), ignore_index=True)
+    pd.testing.assert_frame_equal(streamed, expected)
+    keys = [text_key(tagger.encoder.model_id, s) for s in statements["statement"]]
+    assert cache.get_matrix(keys)[1].all()  # the missing half was embedded and stored

@@ -19,8 +19,9 @@ from rich.table import Table
 
 from themer import __version__
 from themer.analyze import ThemeTable, survey_groups, theme_table
+from themer.cache import EmbeddingCache
 from themer.config import Settings
-from themer.embed import CachedEncoder, EmbeddingCache, SentenceTransformerEncoder
+from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
 from themer.io import LoadResult, load_mapping, load_responses, read_table
 from themer.report import render_report, write_report
@@ -121,7 +122,7 @@ def _taxonomy(settings: Settings, path: Path | None) -> TaxonomyInfo:
 def _encoder(settings: Settings) -> CachedEncoder:
     base = SentenceTransformerEncoder(settings.model or None, device=settings.device,
                                       batch_tokens=settings.batch_tokens)
-    return CachedEncoder(base, EmbeddingCache(settings.cache_dir / "embeddings.sqlite"))
+    return CachedEncoder(base, EmbeddingCache(settings.cache_dir / "embeddings"))
 
 
 def _tagger(settings: Settings, taxonomy: TaxonomyInfo, heads: list[Path] | None) -> Tagger:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import sqlite3
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -24,11 +23,11 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from themer.cache import EmbeddingCache
 from themer.errors import ModelError
 
 __all__ = [
     "CachedEncoder",
-    "EmbeddingCache",
     "Encoder",
     "SentenceTransformerEncoder",
     "default_model_path",
@@ -172,100 +171,6 @@ class SentenceTransformerEncoder:
                 if progress is not None:
                     progress(len(idx))
         return out
-
-
-def _row_id(key: bytes) -> int:
-    """SQLite rowid for a key: its first 8 bytes as a signed integer (the full key is checked)."""
-    return int.from_bytes(key[:8], "big", signed=True)
-
-
-class EmbeddingCache:
-    """SQLite file of vectors keyed by (model id, text hash): embed once, re-tag forever.
-
-    Rows live in a rowid table keyed by the first 8 bytes of the hash, so a lookup is a single
-    B-tree search (a million vectors read in a few seconds); the full 32-byte key is stored and
-    compared, so a 64-bit collision costs a re-embedding, never a wrong vector. Writes happen in
-    one transaction per batch: a crash never leaves half a batch.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=30)
-        self._conn.execute("PRAGMA page_size=16384")  # 1.5 kB rows: fewer overflow pages
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA mmap_size=17179869184")  # map up to 16 GiB: reads skip copies
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS vectors_v2 (id INTEGER PRIMARY KEY, key BLOB NOT NULL, "
-            "model_id TEXT NOT NULL, dim INTEGER NOT NULL, vec BLOB NOT NULL)"
-        )
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> EmbeddingCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def get_many(self, keys: Sequence[bytes]) -> dict[bytes, Matrix]:
-        """Vectors of the keys that are cached (absent keys are simply missing)."""
-        matrix, found = self.get_matrix(keys)
-        return {key: matrix[i] for i, key in enumerate(keys) if found[i]}
-
-    def get_matrix(self, keys: Sequence[bytes], dim: int | None = None
-                   ) -> tuple[Matrix, NDArray[np.bool_]]:
-        """(rows in key order, found mask); rows of missing keys are zero.
-
-        Vectorised: row ids via numpy, results placed by searchsorted, one copy per chunk.
-        """
-        if not keys:
-            return np.zeros((0, dim or 0), np.float32), np.zeros(0, bool)
-        ids = np.frombuffer(b"".join(k[:8] for k in keys), dtype=">i8").astype(np.int64)
-        unique, inverse = np.unique(ids, return_inverse=True)
-        stored_keys: list[bytes | None] = [None] * len(unique)
-        blocks: list[tuple[NDArray[np.intp], Matrix]] = []
-        step = 5000  # under SQLite's 32,766 bound-parameter cap; few round trips
-        for start in range(0, len(unique), step):
-            chunk = unique[start:start + step].tolist()
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT id, key, vec FROM vectors_v2 WHERE id IN ({marks})", chunk
-            ).fetchall()
-            if not rows:
-                continue
-            where = np.searchsorted(unique, np.fromiter((r[0] for r in rows), np.int64, len(rows)))
-            for slot, row in zip(where.tolist(), rows, strict=True):
-                stored_keys[slot] = row[1]
-            block = np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32)
-            blocks.append((where, block.reshape(len(rows), -1)))
-        width = blocks[0][1].shape[1] if blocks else (dim or 0)
-        by_id = np.zeros((len(unique), width), dtype=np.float32)
-        for where, block in blocks:
-            by_id[where] = block
-        # The full key must match: a shared 8-byte prefix is a miss, never a wrong vector.
-        found = np.fromiter((stored_keys[j] == key for j, key in zip(inverse.tolist(), keys,
-                                                                     strict=True)),
-                            dtype=bool, count=len(keys))
-        out: Matrix = by_id[inverse]
-        out[~found] = 0.0
-        return out, found
-
-    def put_many(self, model_id: str, items: dict[bytes, Matrix]) -> None:
-        with self._conn:
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO vectors_v2 (id, key, model_id, dim, vec) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(_row_id(k), k, model_id, v.shape[0], v.astype(np.float32).tobytes())
-                 for k, v in items.items()],
-            )
-
-    def count(self, model_id: str | None = None) -> int:
-        if model_id is None:
-            return int(self._conn.execute("SELECT COUNT(*) FROM vectors_v2").fetchone()[0])
-        query = "SELECT COUNT(*) FROM vectors_v2 WHERE model_id = ?"
-        return int(self._conn.execute(query, (model_id,)).fetchone()[0])
 
 
 class CachedEncoder:

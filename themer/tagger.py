@@ -12,7 +12,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from themer.classify import UNASSIGNED, DecisionRule, LinearHead, PrototypeScorer, assign
-from themer.embed import CachedEncoder
+from themer.embed import CachedEncoder, text_key
 from themer.errors import ModelError
 from themer.segment import StatementSplitter
 from themer.taxonomy import LabelKind, TaxonomyInfo
@@ -188,6 +188,24 @@ class Tagger:
                                   ascending=[True, True, False, True], kind="stable")
         frame["confidence"] = frame["confidence"].astype(float).round(4)
         return frame.drop(columns=["_order", "_kind"]).reset_index(drop=True)[TAG_COLUMNS]
+
+    def retag(self, statements: pd.DataFrame, block: int = VECTOR_BLOCK
+              ) -> Iterator[pd.DataFrame]:
+        """Tag rows for already-split statements, streaming their vectors from the cache.
+
+        For batch re-tagging after a taxonomy or head change: vectors are read a block at a
+        time into one reused buffer; only statements missing from the cache are embedded.
+        """
+        cache = self.encoder.cache
+        if cache is None:
+            raise ModelError("retag() needs an encoder with a cache.", code="THM317")
+        keys = [text_key(self.encoder.model_id, t) for t in statements["statement"].tolist()]
+        for start, vectors, found in cache.iter_matrix(keys, self.encoder.dim, block):
+            part = statements.iloc[start:start + len(vectors)]
+            if not found.all():
+                missing = np.flatnonzero(~found)
+                vectors[missing] = self.encoder.encode(part["statement"].iloc[missing].tolist())
+            yield self.tags_from_vectors(part, vectors)
 
     def iter_tags(self, responses: pd.DataFrame, chunk_size: int = 10_000,
                   progress: Callable[[int], Any] | None = None) -> Iterator[pd.DataFrame]:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from themer.embed import EmbeddingCache
+from themer.cache import EmbeddingCache
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,7 @@ def main() -> None:
             results[n] = rss
             print(f"themer tag, {n:,} responses -> {rows:,} tag rows: peak RSS {rss:,.0f} MB, "
                   f"{seconds:.0f} s")
-        with EmbeddingCache(tmp / "cache" / "embeddings.sqlite") as cache:
+        with EmbeddingCache(tmp / "cache" / "embeddings") as cache:
             print(f"distinct statements embedded (cache rows): {cache.count():,}")
         ratio = results[args.n] / results[2_000]
         print(f"RESULT peak RSS {results[args.n]:,.0f} MB at {args.n:,} responses "

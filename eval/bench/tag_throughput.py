@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from common import ROOT, public_statements
 
-from themer.embed import CachedEncoder, EmbeddingCache, SentenceTransformerEncoder, text_key
+from themer.cache import EmbeddingCache
+from themer.embed import CachedEncoder, SentenceTransformerEncoder, text_key
 from themer.segment import StatementSplitter
 from themer.tagger import Tagger
 from themer.taxonomy import load_taxonomy, parse_taxonomy
@@ -36,7 +37,7 @@ def pipeline_rate(texts: list[str], tmp: Path, splitter: StatementSplitter) -> f
     encoder = SentenceTransformerEncoder()
     responses = pd.DataFrame({"response_id": [f"s{i}" for i in range(len(texts))],
                               "text:comment": texts})
-    with EmbeddingCache(tmp / f"cold-{time.time_ns()}.sqlite") as cache:
+    with EmbeddingCache(tmp / f"cold-{time.time_ns()}") as cache:
         tagger = Tagger.build(taxonomy, CachedEncoder(encoder, cache), splitter)
         start = time.perf_counter()
         rows = sum(len(t) for t in tagger.iter_tags(responses))
@@ -69,24 +70,31 @@ def retag(n: int, texts: list[str], tmp: Path, splitter: StatementSplitter) -> N
     edited = parse_taxonomy(text.replace("version: 1", "version: 2").replace(
         "      - the search bar is hard to find",
         "      - the search bar is hard to find\n      - searching old threads is impossible"))
-    with EmbeddingCache(tmp / "big.sqlite") as cache:
+    with EmbeddingCache(tmp / "big") as cache:
         for s in range(0, n, 50_000):
             cache.put_many(encoder.model_id, dict(zip(keys[s:s + 50_000], vectors[s:s + 50_000],
                                                       strict=True)))
         cached = CachedEncoder(encoder, cache)
         Tagger.build(parse_taxonomy(text), cached, splitter)  # the old version, already used
-        start = time.perf_counter()
-        loaded, found = cache.get_matrix(keys)
-        assert found.all()
-        read = time.perf_counter() - start
+        # The streaming re-tag a batch job runs: read a block of cached vectors, decide its
+        # tags, move on; one reused buffer, so memory stays flat at any history size.
         start = time.perf_counter()
         tagger = Tagger.build(edited, cached, splitter)
-        decisions = tagger.tag_vectors(loaded)
+        with_area = 0
+        for _, block, found in cache.iter_matrix(keys, encoder.dim):
+            assert found.all()
+            with_area += int(tagger.tag_vectors(block)["area"][0].any(axis=1).sum())
+        total = time.perf_counter() - start
+        start = time.perf_counter()
+        loaded, _ = cache.get_matrix(keys)
+        read = time.perf_counter() - start
+        start = time.perf_counter()
+        tagger.tag_vectors(loaded)
         classify = time.perf_counter() - start
-    tagged = int(decisions["area"][0].any(axis=1).sum())
-    print(f"re-tag {n:,} cached vectors against an edited taxonomy: read from SQLite cache "
-          f"{read:.2f} s + prototypes and area/type decisions {classify:.2f} s = "
-          f"{read + classify:.2f} s ({tagged:,} got an area); target <= 10 s")
+    print(f"re-tag {n:,} cached vectors against an edited taxonomy, streamed from the cache "
+          f"(read + prototypes + area/type decisions): {total:.2f} s ({with_area:,} got an "
+          f"area); target <= 10 s")
+    print(f"  for reference, all at once: read {read:.2f} s, decisions {classify:.2f} s")
 
 
 def main() -> None:
