@@ -341,6 +341,8 @@ def version() -> None:
 
 
 def main() -> None:
+    # The CLI draws its own progress bars; the model loader's per-tensor bar is noise.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     app(prog_name="themer")
 
 
