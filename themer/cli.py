@@ -23,6 +23,7 @@ from themer.cache import EmbeddingCache
 from themer.config import Settings
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
+from themer.evaluation import evaluate_table
 from themer.io import LoadResult, load_mapping, load_responses, read_table
 from themer.report import render_report, write_report
 from themer.segment import StatementSplitter
@@ -332,6 +333,40 @@ def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")
     out.print(f"trained {meta['label_kind']} head on {meta['n_train']} rows, "
               f"{len(meta['labels'])} labels; out-of-fold macro-F1 {metrics['macro_f1']:.3f}, "
               f"micro-F1 {metrics['micro_f1']:.3f} -> {output}")
+
+
+@app.command("eval")
+@handle_errors
+def eval_(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/XLSX/JSON.")],
+          text_col: Annotated[str, typer.Option("--text-col")],
+          label_col: Annotated[str, typer.Option("--label-col")],
+          label_kind: Annotated[str, typer.Option("--label-kind", help="areas or types")],
+          json_out: Annotated[Path, typer.Option("--json")],
+          labels_sep: Annotated[str | None, typer.Option("--labels-sep")] = None,
+          taxonomy: TaxonomyOpt = None,
+          head: Annotated[Path | None, typer.Option("--head", help="Trained head folder.")] = None,
+          cv: Annotated[int | None, typer.Option("--cv", help="Stratified K-fold heads.")] = None,
+          score_col: Annotated[str | None, typer.Option("--score-col")] = None,
+          scale: ScaleOpt = "nps", encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Measure tags against gold labels: zero-shot (default), --head DIR or --cv K."""
+    settings = Settings()
+    kinds: dict[str, LabelKind] = {"areas": "area", "types": "type"}
+    if label_kind not in kinds:
+        raise InputFileError(f"--label-kind must be areas or types, not '{label_kind}'.",
+                             code="THM119")
+    if head is not None and cv is not None:
+        raise InputFileError("--head and --cv are alternatives: pass one.", code="THM126")
+    frame = read_table(data, encoding=encoding)
+    report = evaluate_table(frame, text_col=text_col, label_col=label_col, labels_sep=labels_sep,
+                            kind=kinds[label_kind], taxonomy=_taxonomy(settings, taxonomy),
+                            encoder=_encoder(settings), source=str(data), head_dir=head, cv=cv,
+                            score_col=score_col, scale=scale)
+    tmp = _atomic_path(json_out)
+    tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    tmp.replace(json_out)
+    out.print(f"{report['mode']}: n={report['n']} macro-F1 {report['macro_f1']:.3f} micro-F1 "
+              f"{report['micro_f1']:.3f} abstain {report['abstain_rate']:.1%} "
+              f"ECE {report['ece']:.3f} -> {json_out}")
 
 
 @app.command()

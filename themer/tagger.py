@@ -23,6 +23,7 @@ __all__ = [
     "Scorer",
     "Tagger",
     "find_head",
+    "prototype_scorer",
     "text_columns",
 ]
 
@@ -107,19 +108,8 @@ class Tagger:
                         margin=rules[kind].margin, max_labels=rules[kind].max_labels,
                     )
                 continue
-            labels = taxonomy.taxonomy.labels(kind)
-            texts = [t for label in labels for t in label.prototype_texts()]
-            vectors = encoder.encode(texts)
-            blocks, start = [], 0
-            for label in labels:
-                size = len(label.prototype_texts())
-                blocks.append(vectors[start:start + size])
-                start += size
-            params = {**DEFAULT_PROTOTYPE_PARAMS[kind], **(prototype_params or {}).get(kind, {})}
-            scorer = PrototypeScorer(**params).fit(
-                blocks, [label.id for label in labels], [label.threshold for label in labels]
-            )
-            scorers[kind] = scorer
+            scorers[kind] = prototype_scorer(taxonomy, kind, encoder,
+                                             (prototype_params or {}).get(kind))
             sources[kind] = "zero-shot"
         return cls(taxonomy, encoder, splitter, scorers, rules, sources)
 
@@ -216,6 +206,21 @@ class Tagger:
             yield self.tag_statements(statements)
             if progress is not None:
                 progress(len(chunk))
+
+
+def prototype_scorer(taxonomy: TaxonomyInfo, kind: LabelKind, encoder: CachedEncoder,
+                     params: dict[str, float] | None = None) -> PrototypeScorer:
+    """Zero-shot scorer for one label kind from the taxonomy's descriptions and examples."""
+    labels = taxonomy.taxonomy.labels(kind)
+    vectors = encoder.encode([t for label in labels for t in label.prototype_texts()])
+    blocks, start = [], 0
+    for label in labels:
+        size = len(label.prototype_texts())
+        blocks.append(vectors[start:start + size])
+        start += size
+    return PrototypeScorer(**{**DEFAULT_PROTOTYPE_PARAMS[kind], **(params or {})}).fit(
+        blocks, [label.id for label in labels], [label.threshold for label in labels]
+    )
 
 
 def _check_head(folder: Path, meta: dict[str, Any], kind: LabelKind, taxonomy: TaxonomyInfo,

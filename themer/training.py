@@ -26,8 +26,9 @@ MAX_TRAIN_ROWS = 200_000
 def label_matrix(frame: pd.DataFrame, label_col: str, sep: str, allowed: list[str],
                  source: str) -> tuple[np.ndarray, list[str], list[int]]:
     """(indicator matrix, labels in taxonomy order, kept row positions); unknown labels fail."""
-    split = [[p.strip() for p in str(v).split(sep) if p.strip()] if sep else [str(v).strip()]
-             for v in frame[label_col]]
+    # Blank cells mean "no gold label": those rows are skipped (and counted by the caller).
+    split = [[p.strip() for p in str(v).split(sep) if p.strip()] if sep
+             else [str(v).strip()] if str(v).strip() else [] for v in frame[label_col]]
     allowed_set = set(allowed)
     for i, labels in enumerate(split):
         for label in labels:
