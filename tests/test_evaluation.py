@@ -13,6 +13,7 @@ from themer.classify import DecisionRule
 from themer.cli import app
 from themer.errors import InputFileError
 from themer.evaluation import (
+    baseline_majority,
     brier_score,
     cv_folds,
     expected_calibration_error,
@@ -60,6 +61,14 @@ def test_cv_never_trains_on_its_test_fold() -> None:
         cv_folds(gold, 50)
 
 
+def test_majority_baseline_uses_training_folds_only() -> None:
+    gold = np.eye(2, dtype=bool)[[0, 0, 0, 1, 0, 0, 0, 1]]
+    folds = [(np.arange(4, 8), np.arange(0, 4)), (np.arange(0, 4), np.arange(4, 8))]
+    result = baseline_majority(gold, ["a", "b"], DecisionRule(multi_label=False), folds)
+    assert result.predicted[:, 0].all()
+    assert result.proba[0].tolist() == [0.75, 0.25]
+
+
 def test_theme_nps_errors() -> None:
     gold = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=bool)
     pred = np.array([[1, 0], [0, 1], [0, 1], [0, 1]], dtype=bool)
@@ -80,7 +89,7 @@ ROWS = ([("please add an export to PDF", "feature_request", 8),
         + [("no label here", "", 5)])
 
 
-@pytest.mark.parametrize("mode", [[], ["--cv", "2"]])
+@pytest.mark.parametrize("mode", [[], ["--cv", "2"], ["--cv", "2", "--baselines"]])
 def test_cli_eval_json_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               mode: list[str]) -> None:
     monkeypatch.setenv("THEMER_CACHE_DIR", str(tmp_path / "cache"))
@@ -101,5 +110,10 @@ def test_cli_eval_json_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert report["skipped_without_gold"] == 1
     assert report["labels"] == ["feature_request", "bug", "praise"]
     assert report["mode"] == ("cv2" if mode else "zero-shot")
+    if "--baselines" in mode:
+        assert set(report["baselines"]) == {"majority", "tfidf_lr", "zero_shot"}
+        for base in report["baselines"].values():
+            assert base["n"] == 18
+            assert set(base) >= {"macro_f1", "per_label", "ece", "theme_nps"}
     assert 0 <= report["macro_f1"] <= 1
     assert set(report["per_label"]["bug"]) == {"precision", "recall", "f1", "support"}

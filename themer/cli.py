@@ -347,6 +347,8 @@ def eval_(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/XLSX/J
           head: Annotated[Path | None, typer.Option("--head", help="Trained head folder.")] = None,
           cv: Annotated[int | None, typer.Option("--cv", help="Stratified K-fold heads.")] = None,
           score_col: Annotated[str | None, typer.Option("--score-col")] = None,
+          baselines: Annotated[bool, typer.Option("--baselines", help="With --cv: majority, "
+                                                  "TF-IDF + LR, zero-shot.")] = False,
           scale: ScaleOpt = "nps", encoding: EncodingOpt = "utf-8-sig") -> None:
     """Measure tags against gold labels: zero-shot (default), --head DIR or --cv K."""
     settings = Settings()
@@ -360,13 +362,16 @@ def eval_(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/XLSX/J
     report = evaluate_table(frame, text_col=text_col, label_col=label_col, labels_sep=labels_sep,
                             kind=kinds[label_kind], taxonomy=_taxonomy(settings, taxonomy),
                             encoder=_encoder(settings), source=str(data), head_dir=head, cv=cv,
-                            score_col=score_col, scale=scale)
+                            score_col=score_col, scale=scale, baselines=baselines)
     tmp = _atomic_path(json_out)
     tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
     tmp.replace(json_out)
     out.print(f"{report['mode']}: n={report['n']} macro-F1 {report['macro_f1']:.3f} micro-F1 "
               f"{report['micro_f1']:.3f} abstain {report['abstain_rate']:.1%} "
               f"ECE {report['ece']:.3f} -> {json_out}")
+    for name, base in report.get("baselines", {}).items():
+        out.print(f"  baseline {name}: macro-F1 {base['macro_f1']:.3f} micro-F1 "
+                  f"{base['micro_f1']:.3f} ECE {base['ece']:.3f}")
 
 
 @app.command()

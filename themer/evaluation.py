@@ -120,7 +120,9 @@ def theme_nps_errors(gold: Bool2D, predicted: Bool2D, categories: Sequence[str],
         pred_impacts.append(impacts[1])
         per_label[label] = row
     errors = [r["abs_error"] for r in per_label.values() if r["abs_error"] is not None]
-    rho = spearmanr(gold_impacts, pred_impacts).statistic if len(labels) > 1 else float("nan")
+    # Spearman is undefined for fewer than two labels or a constant ranking (e.g. majority).
+    defined = len(labels) > 1 and np.ptp(gold_impacts) > 0 and np.ptp(pred_impacts) > 0
+    rho = spearmanr(gold_impacts, pred_impacts).statistic if defined else float("nan")
     return {
         "theme_nps": per_label,
         "theme_nps_median_abs_error": float(np.median(errors)) if errors else None,
@@ -156,6 +158,44 @@ def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: Deci
     return EvalResult(list(labels), gold, proba, assign(proba, rule))
 
 
+def baseline_majority(gold: Bool2D, labels: Sequence[str], rule: DecisionRule,
+                      folds: Sequence[tuple[NDArray[np.intp], NDArray[np.intp]]]) -> EvalResult:
+    """Every held-out row gets the training folds' label frequencies as probabilities."""
+    proba = np.zeros(gold.shape, dtype=np.float32)
+    for train, test in folds:
+        proba[test] = gold[train].mean(axis=0)
+    # The majority label always wins; multi-label sets keep labels above half the rows.
+    predicted = np.zeros(gold.shape, dtype=bool)
+    predicted[np.arange(len(gold)), proba.argmax(axis=1)] = True
+    if rule.multi_label:
+        predicted |= proba >= 0.5
+    return EvalResult(list(labels), gold, proba, predicted)
+
+
+def baseline_tfidf(texts: Sequence[str], gold: Bool2D, labels: Sequence[str],
+                   rule: DecisionRule,
+                   folds: Sequence[tuple[NDArray[np.intp], NDArray[np.intp]]],
+                   random_state: int = 0) -> EvalResult:
+    """TF-IDF (word 1-2 grams) + class-balanced one-vs-rest logistic regression, same folds."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    array = np.asarray(texts, dtype=object)
+    proba = np.zeros(gold.shape, dtype=np.float32)
+    for train, test in folds:
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+        X_train = vectorizer.fit_transform(array[train])
+        X_test = vectorizer.transform(array[test])
+        for j in range(gold.shape[1]):
+            y = gold[train, j]
+            if y.min() == y.max():
+                continue
+            model = LogisticRegression(class_weight="balanced", max_iter=2000,
+                                       random_state=random_state).fit(X_train, y)
+            proba[test, j] = model.predict_proba(X_test)[:, 1]
+    return EvalResult(list(labels), gold, proba, assign(proba, rule))
+
+
 def summarize(result: EvalResult, mode: str, multi_label: bool,
               categories: Sequence[str] | None = None) -> dict[str, Any]:
     """The stable JSON of an evaluation (keys documented in the README)."""
@@ -178,7 +218,7 @@ def evaluate_table(
     frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep: str | None,
     kind: LabelKind, taxonomy: TaxonomyInfo, encoder: CachedEncoder, source: str,
     head_dir: Path | None = None, cv: int | None = None, score_col: str | None = None,
-    scale: str = "nps", random_state: int = 0,
+    scale: str = "nps", random_state: int = 0, baselines: bool = False,
 ) -> dict[str, Any]:
     """Score one mode on a labelled table; the returned dict is ``themer eval``'s JSON."""
     for column in (text_col, label_col, *([score_col] if score_col else [])):
@@ -231,4 +271,22 @@ def evaluate_table(
         categories = [mapping[int(v)] for v in raw]
     out = summarize(result, mode, rule.multi_label, categories)
     out["skipped_without_gold"] = int(len(frame) - len(kept))
+    if baselines:
+        if cv is None:
+            raise InputFileError("--baselines needs --cv K (baselines train on the same folds).",
+                                 code="THM127")
+        folds = cv_folds(gold, cv, random_state)
+        texts = frame[text_col].iloc[kept].astype(str).tolist()
+        zero_shot = prototype_scorer(taxonomy, kind, encoder)
+        zs_classes = list(zero_shot.classes_)
+        zs_full = zero_shot.predict_proba(vectors)
+        zs_decided = assign(zs_full, DEFAULT_RULES[kind])
+        keep = [zs_classes.index(label) for label in labels]
+        runs = {
+            "majority": baseline_majority(gold, labels, rule, folds),
+            "tfidf_lr": baseline_tfidf(texts, gold, labels, rule, folds, random_state),
+            "zero_shot": EvalResult(list(labels), gold, zs_full[:, keep], zs_decided[:, keep]),
+        }
+        out["baselines"] = {name: summarize(run, name, rule.multi_label, categories)
+                            for name, run in runs.items()}
     return out
