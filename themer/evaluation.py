@@ -27,7 +27,7 @@ from themer.io import SCALES
 from themer.stats.nps import impact, nps
 from themer.tagger import DEFAULT_RULES, prototype_scorer
 from themer.taxonomy import LabelKind, TaxonomyInfo
-from themer.training import label_matrix
+from themer.training import DEFAULT_HEAD_THRESHOLD, label_matrix
 
 __all__ = [
     "EvalResult",
@@ -234,6 +234,10 @@ def evaluate_table(
     rule = DEFAULT_RULES[kind]
     if cv is not None:
         mode = f"cv{cv}"
+        # Heads decide at the threshold `themer train` stores, so CV measures what ships.
+        rule = DecisionRule(multi_label=rule.multi_label,
+                            min_confidence=DEFAULT_HEAD_THRESHOLD[kind],
+                            margin=rule.margin, max_labels=rule.max_labels)
         result = predict_cv(vectors, gold, labels, rule, cv, random_state)
     else:
         if head_dir is not None:
