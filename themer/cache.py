@@ -39,6 +39,19 @@ def _row_ids(keys: Sequence[bytes]) -> NDArray[np.int64]:
     return np.frombuffer(b"".join(k[:8] for k in keys), dtype=">i8").astype(np.int64)
 
 
+def _gather(views: Sequence[Matrix | None], key_model: NDArray[np.int64],
+            key_row: NDArray[np.int64], out: Matrix) -> NDArray[np.bool_]:
+    """Copy each key's row from its model's view into ``out``; returns the found mask."""
+    found = key_model >= 0
+    for index, view in enumerate(views):
+        mine = key_model == index
+        if view is None:  # model listed in the index but its file is gone
+            found &= ~mine
+        elif mine.any():
+            out[mine] = view[key_row[mine]]
+    return found
+
+
 class EmbeddingCache:
     """Vectors keyed by (model id, normalised-text hash), in a folder (see module docstring)."""
 
@@ -149,15 +162,10 @@ class EmbeddingCache:
             found = key_model[start:end] >= 0
             if len(views) == 1 and views[0] is not None and found.all():
                 np.take(views[0], key_row[start:end], axis=0, out=out)  # the common case
+                yield start, out, found
             else:
                 out[:] = 0.0
-                for index, view in enumerate(views):
-                    mine = key_model[start:end] == index
-                    if view is not None and mine.any():
-                        out[mine] = view[key_row[start:end][mine]]
-                    elif view is None:
-                        found &= ~mine
-            yield start, out, found
+                yield start, out, _gather(views, key_model[start:end], key_row[start:end], out)
 
     def get_matrix(self, keys: Sequence[bytes], dim: int | None = None
                    ) -> tuple[Matrix, NDArray[np.bool_]]:
@@ -168,14 +176,7 @@ class EmbeddingCache:
         views = [self._open(model_id, dim) for model_id in models]
         width = dim or next((v.shape[1] for v in views if v is not None), 0)
         out = np.zeros((len(keys), width), dtype=np.float32)
-        found = key_model >= 0
-        for index, view in enumerate(views):
-            mine = key_model == index
-            if view is None:
-                found &= ~mine
-            elif mine.any():
-                out[mine] = view[key_row[mine]]
-        return out, found
+        return out, _gather(views, key_model, key_row, out)
 
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, Matrix]:
         """Vectors of the keys that are cached (absent keys are simply missing)."""

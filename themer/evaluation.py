@@ -9,7 +9,7 @@ Gold and predicted labels are indicator matrices (n, L) over one label list.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "evaluate_table",
     "expected_calibration_error",
     "label_scores",
+    "scorer_result",
     "theme_nps_errors",
 ]
 
@@ -196,6 +197,25 @@ def baseline_tfidf(texts: Sequence[str], gold: Bool2D, labels: Sequence[str],
     return EvalResult(list(labels), gold, proba, assign(proba, rule))
 
 
+def scorer_result(scorer: Any, vectors: Float2D, gold: Bool2D, labels: Sequence[str],
+                  rule: DecisionRule) -> EvalResult:
+    """Predictions of a fitted scorer, restricted to the gold label list.
+
+    The decision sees every label the scorer knows (as in tagging), then the columns of gold's
+    labels are kept; a gold label the scorer lacks gets probability 0 and is never predicted.
+    """
+    classes = list(scorer.classes_)
+    full = scorer.predict_proba(vectors)
+    decided = assign(full, rule)
+    proba = np.zeros(gold.shape, dtype=np.float32)
+    predicted = np.zeros(gold.shape, dtype=bool)
+    for j, label in enumerate(labels):
+        if label in classes:
+            proba[:, j] = full[:, classes.index(label)]
+            predicted[:, j] = decided[:, classes.index(label)]
+    return EvalResult(list(labels), gold, proba, predicted)
+
+
 def summarize(result: EvalResult, mode: str, multi_label: bool,
               categories: Sequence[str] | None = None) -> dict[str, Any]:
     """The stable JSON of an evaluation (keys documented in the README)."""
@@ -221,6 +241,9 @@ def evaluate_table(
     scale: str = "nps", random_state: int = 0, baselines: bool = False,
 ) -> dict[str, Any]:
     """Score one mode on a labelled table; the returned dict is ``themer eval``'s JSON."""
+    if baselines and cv is None:  # before any embedding work
+        raise InputFileError("--baselines needs --cv K (baselines train on the same folds).",
+                             code="THM127")
     for column in (text_col, label_col, *([score_col] if score_col else [])):
         if column not in frame.columns:
             raise InputFileError(f"{source}: column '{column}' not found; columns are "
@@ -235,34 +258,18 @@ def evaluate_table(
     if cv is not None:
         mode = f"cv{cv}"
         # Heads decide at the threshold `themer train` stores, so CV measures what ships.
-        rule = DecisionRule(multi_label=rule.multi_label,
-                            min_confidence=DEFAULT_HEAD_THRESHOLD[kind],
-                            margin=rule.margin, max_labels=rule.max_labels)
+        rule = replace(rule, min_confidence=DEFAULT_HEAD_THRESHOLD[kind])
         result = predict_cv(vectors, gold, labels, rule, cv, random_state)
     else:
         if head_dir is not None:
             scorer: Any
             scorer, meta = LinearHead.load(head_dir)
-            rule = DecisionRule(multi_label=rule.multi_label,
-                                min_confidence=meta.get("threshold", rule.min_confidence),
-                                margin=rule.margin, max_labels=rule.max_labels)
+            rule = replace(rule, min_confidence=meta.get("threshold", rule.min_confidence))
             mode = f"head:{Path(head_dir).name}"
         else:
             scorer = prototype_scorer(taxonomy, kind, encoder)
             mode = "zero-shot"
-        classes = list(scorer.classes_)
-        full = scorer.predict_proba(vectors)
-        proba = np.zeros(gold.shape, dtype=np.float32)
-        for j, label in enumerate(labels):
-            if label in classes:
-                proba[:, j] = full[:, classes.index(label)]
-        # The decision sees every label the scorer knows, then is restricted to gold's labels.
-        decided = assign(full, rule)
-        predicted = np.zeros(gold.shape, dtype=bool)
-        for j, label in enumerate(labels):
-            if label in classes:
-                predicted[:, j] = decided[:, classes.index(label)]
-        result = EvalResult(labels, gold, proba, predicted)
+        result = scorer_result(scorer, vectors, gold, labels, rule)
     categories = None
     if score_col is not None:
         mapping = SCALES[scale]
@@ -276,20 +283,14 @@ def evaluate_table(
     out = summarize(result, mode, rule.multi_label, categories)
     out["skipped_without_gold"] = int(len(frame) - len(kept))
     if baselines:
-        if cv is None:
-            raise InputFileError("--baselines needs --cv K (baselines train on the same folds).",
-                                 code="THM127")
+        assert cv is not None  # checked on entry
         folds = cv_folds(gold, cv, random_state)
         texts = frame[text_col].iloc[kept].astype(str).tolist()
-        zero_shot = prototype_scorer(taxonomy, kind, encoder)
-        zs_classes = list(zero_shot.classes_)
-        zs_full = zero_shot.predict_proba(vectors)
-        zs_decided = assign(zs_full, DEFAULT_RULES[kind])
-        keep = [zs_classes.index(label) for label in labels]
         runs = {
             "majority": baseline_majority(gold, labels, rule, folds),
             "tfidf_lr": baseline_tfidf(texts, gold, labels, rule, folds, random_state),
-            "zero_shot": EvalResult(list(labels), gold, zs_full[:, keep], zs_decided[:, keep]),
+            "zero_shot": scorer_result(prototype_scorer(taxonomy, kind, encoder), vectors, gold,
+                                       labels, DEFAULT_RULES[kind]),
         }
         out["baselines"] = {name: summarize(run, name, rule.multi_label, categories)
                             for name, run in runs.items()}

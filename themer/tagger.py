@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,8 +58,6 @@ def find_head(models_dir: Path, kind: LabelKind, taxonomy: TaxonomyInfo,
     """A trained head in ``models_dir`` made for this taxonomy content, label kind and encoder."""
     if not models_dir.is_dir():
         return None
-    import json
-
     for meta_path in sorted(models_dir.glob("*/head.json")):
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -103,10 +102,7 @@ class Tagger:
                 scorers[kind] = head
                 sources[kind] = f"head:{Path(head_dir).name}"
                 if "threshold" in meta:
-                    rules[kind] = DecisionRule(
-                        multi_label=rules[kind].multi_label, min_confidence=meta["threshold"],
-                        margin=rules[kind].margin, max_labels=rules[kind].max_labels,
-                    )
+                    rules[kind] = replace(rules[kind], min_confidence=meta["threshold"])
                 continue
             scorers[kind] = prototype_scorer(taxonomy, kind, encoder,
                                              (prototype_params or {}).get(kind))
