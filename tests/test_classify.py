@@ -5,8 +5,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import f1_score
 
-from themer.classify import DecisionRule, LinearHead, PrototypeScorer, assign
+from themer.classify import (
+    DecisionRule,
+    LinearHead,
+    PrototypeScorer,
+    assign,
+    f1_optimal_thresholds,
+    rule_for_head,
+)
 from themer.errors import ModelError
 
 
@@ -81,3 +91,53 @@ def test_head_needs_both_classes() -> None:
     Y = np.zeros((10, 1), dtype=bool)
     with pytest.raises(ModelError, match="no positive rows"):
         LinearHead().fit(X, Y, ["a"])
+
+
+def test_per_label_bars_rank_by_ratio_to_bar() -> None:
+    proba = np.array([[0.6, 0.3], [0.6, 0.2], [0.1, 0.1]], dtype=np.float32)
+    rule = DecisionRule(multi_label=False, label_thresholds=(0.5, 0.2))
+    # row 0: 0.6/0.5 = 1.2 < 0.3/0.2 = 1.5 -> the rarer label with the lower bar wins
+    assert assign(proba, rule).tolist() == [[False, True], [True, False], [False, False]]
+    multi = DecisionRule(multi_label=True, label_thresholds=(0.5, 0.2))
+    assert assign(proba, multi).tolist() == [[True, True], [True, True], [False, False]]
+    with pytest.raises(ModelError, match="2 label thresholds for 3 labels"):
+        assign(np.zeros((1, 3), dtype=np.float32), rule)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.05, 0.95), st.booleans())
+def test_equal_bars_decide_like_one_threshold(seed: int, cut: float, multi: bool) -> None:
+    proba = np.random.default_rng(seed).random((20, 4)).astype(np.float32)
+    one = DecisionRule(multi_label=multi, min_confidence=cut)
+    per_label = DecisionRule(multi_label=multi, label_thresholds=(cut,) * 4)
+    assert (assign(proba, one) == assign(proba, per_label)).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_f1_optimal_thresholds_match_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    Y = rng.random((40, 2)) < 0.3
+    Y[0] = True  # every label has a positive
+    proba = np.clip(Y * 0.3 + rng.random((40, 2)) * 0.7, 0, 1).astype(np.float32)
+    grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
+    cuts = f1_optimal_thresholds(proba, Y, grid)
+    for j in range(2):
+        scores = [f1_score(Y[:, j], proba[:, j] >= g, zero_division=0) for g in grid]
+        assert f1_score(Y[:, j], proba[:, j] >= cuts[j]) == pytest.approx(max(scores))
+
+
+def test_rule_for_head_reads_per_label_or_single_cut() -> None:
+    rule = DecisionRule(multi_label=False)
+    meta = {"labels": ["a", "b"], "threshold": 0.35, "label_thresholds": {"b": 0.2, "a": 0.4}}
+    assert rule_for_head(rule, meta).label_thresholds == (0.4, 0.2)
+    assert rule_for_head(rule, {**meta, "label_thresholds": None}).min_confidence == 0.35
+    with pytest.raises(ModelError, match="every label"):
+        rule_for_head(rule, {**meta, "label_thresholds": {"a": 0.4}})
+
+
+def test_head_learns_per_label_cuts() -> None:
+    X, Y = _blobs(np.random.default_rng(1))
+    head = LinearHead().fit(X, Y, ["a", "b", "c"])
+    assert head.thresholds_.shape == (3,)
+    assert ((head.thresholds_ >= 0.05) & (head.thresholds_ <= 0.95)).all()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -27,6 +27,8 @@ __all__ = [
     "LinearHead",
     "PrototypeScorer",
     "assign",
+    "f1_optimal_thresholds",
+    "rule_for_head",
 ]
 
 UNASSIGNED = "unassigned"
@@ -133,6 +135,10 @@ class LinearHead:
         self.platt_a_ = platt_a.astype(np.float32)
         self.platt_b_ = platt_b.astype(np.float32)
         self.oof_proba_ = _sigmoid(oof)
+        # Labels without out-of-fold scores (too few rows to split) keep the neutral 0.5 cut.
+        self.thresholds_ = np.where(
+            oof.any(axis=0), f1_optimal_thresholds(self.oof_proba_, Y.astype(bool)), 0.5
+        ).astype(np.float32)
         return self
 
     def predict_proba(self, X: Matrix) -> Matrix:
@@ -188,20 +194,33 @@ class LinearHead:
 class DecisionRule:
     """How confidences become tags.
 
-    multi_label: every label with confidence >= min_confidence (at most max_labels, best first);
-    otherwise the single best label, if it clears min_confidence and beats the runner-up by margin.
+    multi_label: every label with confidence >= its bar (at most max_labels, best first);
+    otherwise the single best label, if it clears its bar and beats the runner-up by margin.
+    The bar is ``label_thresholds[j]`` when given (a trained head's per-label F1-optimal cut),
+    else ``min_confidence``; "best" ranks confidence / bar, so a label with a low bar is not
+    drowned by a frequent label with a high one.
     """
 
     multi_label: bool
     min_confidence: float = 0.5
     margin: float = 0.0
     max_labels: int = 3
+    label_thresholds: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise ValueError("min_confidence must be in [0, 1]")
+        bars = (self.min_confidence, *(self.label_thresholds or ()))
+        if not all(0.0 <= bar <= 1.0 for bar in bars):
+            raise ValueError("min_confidence and label_thresholds must be in [0, 1]")
         if self.max_labels < 1 or self.margin < 0:
             raise ValueError("max_labels >= 1 and margin >= 0 are required")
+
+    def bars(self, n_labels: int) -> NDArray[np.float32]:
+        if self.label_thresholds is None:
+            return np.full(n_labels, self.min_confidence, dtype=np.float32)
+        if len(self.label_thresholds) != n_labels:
+            raise ModelError(f"decision rule has {len(self.label_thresholds)} label thresholds "
+                             f"for {n_labels} labels", code="THM318")
+        return np.asarray(self.label_thresholds, dtype=np.float32)
 
 
 def assign(proba: Matrix, rule: DecisionRule) -> NDArray[np.bool_]:
@@ -209,17 +228,53 @@ def assign(proba: Matrix, rule: DecisionRule) -> NDArray[np.bool_]:
     n, n_labels = proba.shape
     if n_labels == 0 or n == 0:
         return np.zeros((n, n_labels), dtype=bool)
-    # Stable sort on -proba: ties go to the label listed first, whatever the row order.
-    order = np.argsort(-proba, axis=1, kind="stable")
+    bars = rule.bars(n_labels)
+    # With one bar for all labels the ratio orders rows exactly like the confidences.
+    key = proba / np.maximum(bars, np.float32(1e-6))
+    # Stable sort: ties go to the label listed first, whatever the row order.
+    order = np.argsort(-key, axis=1, kind="stable")
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(n_labels)[None, :].repeat(n, axis=0), axis=1)
-    clears = proba >= rule.min_confidence
+    clears = proba >= bars
     if rule.multi_label:
         multi: NDArray[np.bool_] = clears & (rank < rule.max_labels)
         return multi
-    best = np.take_along_axis(proba, order[:, :1], axis=1)[:, 0]
-    second = (np.take_along_axis(proba, order[:, 1:2], axis=1)[:, 0] if n_labels > 1
-              else np.zeros(n, dtype=proba.dtype))
-    wins = (best - second) >= rule.margin
+    best = np.take_along_axis(key, order[:, :1], axis=1)[:, 0]
+    second = (np.take_along_axis(key, order[:, 1:2], axis=1)[:, 0] if n_labels > 1
+              else np.zeros(n, dtype=key.dtype))
+    # The margin is in confidence units at the winner's bar (plain p1 - p2 with one bar).
+    wins = (best - second) * bars[order[:, 0]] >= rule.margin - 1e-6
     mask: NDArray[np.bool_] = clears & (rank == 0) & wins[:, None]
     return mask
+
+
+def rule_for_head(rule: DecisionRule, meta: dict[str, Any]) -> DecisionRule:
+    """The rule with a saved head's cut: per-label thresholds if stored, else one threshold."""
+    per_label = meta.get("label_thresholds")
+    if isinstance(per_label, dict):
+        try:
+            bars = tuple(float(per_label[label]) for label in meta["labels"])
+        except (KeyError, TypeError, ValueError):
+            raise ModelError("head.json: label_thresholds must give a number for every label.",
+                             code="THM319") from None
+        return replace(rule, label_thresholds=bars)
+    if "threshold" in meta:
+        return replace(rule, min_confidence=float(meta["threshold"]), label_thresholds=None)
+    return rule
+
+
+def f1_optimal_thresholds(proba: Matrix, Y: NDArray[np.bool_],
+                          grid: NDArray[np.floating[Any]] | None = None) -> NDArray[np.float32]:
+    """Per label, the confidence cut in ``grid`` that maximises F1 on (proba, Y).
+
+    Ties go to the highest cut (fewer, surer tags). Vectorised: (n, grid) per label.
+    """
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2) if grid is None else np.asarray(grid)
+    cuts = np.empty(Y.shape[1], dtype=np.float32)
+    for j in range(Y.shape[1]):
+        above = proba[:, j, None] >= grid[None, :]
+        truth = Y[:, j, None]
+        tp = (above & truth).sum(axis=0)
+        f1 = 2 * tp / np.maximum(above.sum(axis=0) + truth.sum(), 1)
+        cuts[j] = grid[len(grid) - 1 - int(np.argmax(f1[::-1]))]
+    return cuts

@@ -23,9 +23,9 @@ from themer.cache import EmbeddingCache
 from themer.config import Settings
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
-from themer.evaluation import evaluate_table
+from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import LoadResult, load_mapping, load_responses, read_table
-from themer.report import render_report, write_report
+from themer.report import render_eval_report, render_report, write_report
 from themer.segment import StatementSplitter
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
@@ -51,6 +51,9 @@ SurveyTypeOpt = Annotated[str | None, typer.Option("--survey-type", help="Use on
 PoolOpt = Annotated[bool, typer.Option("--pool", help="Pool all survey types (explicitly).")]
 HeadOpt = Annotated[list[Path] | None, typer.Option("--head", help="Trained head folder.")]
 EncodingOpt = Annotated[str, typer.Option("--encoding", help="Input text encoding.")]
+NormalizeOpt = Annotated[bool, typer.Option(
+    "--normalize-labels", help="Match gold labels to taxonomy ids case- and punctuation-"
+    "insensitively ('APP USABILITY' -> app_usability).")]
 
 
 def handle_errors(func: F) -> F:
@@ -312,22 +315,20 @@ def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")
           label_kind: Annotated[str, typer.Option("--label-kind", help="areas or types")],
           labels_sep: Annotated[str, typer.Option("--labels-sep")] = ";",
           taxonomy: TaxonomyOpt = None, encoding: EncodingOpt = "utf-8-sig",
-          threshold: Annotated[float | None, typer.Option("--threshold")] = None) -> None:
+          threshold: Annotated[float | None, typer.Option("--threshold")] = None,
+          normalize_labels: NormalizeOpt = False) -> None:
     """Fit a calibrated logistic head on frozen embeddings; save arrays + JSON under -o."""
     settings = Settings()
-    kinds: dict[str, LabelKind] = {"areas": "area", "types": "type", "area": "area",
-                                   "type": "type"}
-    if label_kind not in kinds:
-        raise InputFileError(f"--label-kind must be areas or types, not '{label_kind}'.",
-                             code="THM119")
+    kind = _label_kind(label_kind)
     frame = read_table(labelled, encoding=encoding)
     tax = _taxonomy(settings, taxonomy)
     encoder = _encoder(settings)
     with _progress() as progress:
         task = progress.add_task("embedding training texts", total=len(frame))
         meta = train_head(frame, text_col=text_col, label_col=label_col, labels_sep=labels_sep,
-                          kind=kinds[label_kind], taxonomy=tax, encoder=encoder,
+                          kind=kind, taxonomy=tax, encoder=encoder,
                           output=output, source=str(labelled), threshold=threshold,
+                          normalize_labels=normalize_labels,
                           progress=lambda k: progress.advance(task, k))
     metrics = meta["metrics"]
     out.print(f"trained {meta['label_kind']} head on {meta['n_train']} rows, "
@@ -335,43 +336,134 @@ def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")
               f"micro-F1 {metrics['micro_f1']:.3f} -> {output}")
 
 
-@app.command("eval")
+eval_app = typer.Typer(help="Measure tags against gold labels; compare runs; tag drift.")
+app.add_typer(eval_app, name="eval")
+LABEL_KINDS: dict[str, LabelKind] = {"areas": "area", "types": "type", "area": "area",
+                                     "type": "type"}
+
+
+def _label_kind(value: str) -> LabelKind:
+    if value not in LABEL_KINDS:
+        raise InputFileError(f"--label-kind must be areas or types, not '{value}'.",
+                             code="THM119")
+    return LABEL_KINDS[value]
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = _atomic_path(path)
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: cannot read JSON ({exc}).", code="THM132") from None
+
+
+@eval_app.callback(invoke_without_command=True)
 @handle_errors
-def eval_(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/XLSX/JSON.")],
-          text_col: Annotated[str, typer.Option("--text-col")],
-          label_col: Annotated[str, typer.Option("--label-col")],
-          label_kind: Annotated[str, typer.Option("--label-kind", help="areas or types")],
-          json_out: Annotated[Path, typer.Option("--json")],
+def eval_(ctx: typer.Context,
+          data: Annotated[Path | None, typer.Option("--data", help="Labelled CSV/XLSX/JSON.")
+                          ] = None,
+          text_col: Annotated[str | None, typer.Option("--text-col")] = None,
+          label_col: Annotated[str | None, typer.Option("--label-col")] = None,
+          label_kind: Annotated[str | None, typer.Option("--label-kind",
+                                                         help="areas or types")] = None,
+          json_out: Annotated[Path | None, typer.Option("--json")] = None,
+          html_out: Annotated[Path | None, typer.Option("--html")] = None,
           labels_sep: Annotated[str | None, typer.Option("--labels-sep")] = None,
           taxonomy: TaxonomyOpt = None,
           head: Annotated[Path | None, typer.Option("--head", help="Trained head folder.")] = None,
           cv: Annotated[int | None, typer.Option("--cv", help="Stratified K-fold heads.")] = None,
+          split: Annotated[bool, typer.Option("--split", help="Tag statement by statement and "
+                                              "give each text the union (as themer tag).")
+                           ] = False,
           score_col: Annotated[str | None, typer.Option("--score-col")] = None,
           baselines: Annotated[bool, typer.Option("--baselines", help="With --cv: majority, "
                                                   "TF-IDF + LR, zero-shot.")] = False,
+          normalize_labels: NormalizeOpt = False,
           scale: ScaleOpt = "nps", encoding: EncodingOpt = "utf-8-sig") -> None:
     """Measure tags against gold labels: zero-shot (default), --head DIR or --cv K."""
-    settings = Settings()
-    kinds: dict[str, LabelKind] = {"areas": "area", "types": "type"}
-    if label_kind not in kinds:
-        raise InputFileError(f"--label-kind must be areas or types, not '{label_kind}'.",
-                             code="THM119")
+    if ctx.invoked_subcommand is not None:
+        return
+    if data is None or text_col is None or label_col is None or label_kind is None or \
+            json_out is None:
+        needed = {"--data": data, "--text-col": text_col, "--label-col": label_col,
+                  "--label-kind": label_kind, "--json": json_out}
+        missing = ", ".join(flag for flag, value in needed.items() if value is None)
+        raise InputFileError(f"themer eval needs {missing} (see themer eval --help).",
+                             code="THM133")
+    kind = _label_kind(label_kind)
     if head is not None and cv is not None:
         raise InputFileError("--head and --cv are alternatives: pass one.", code="THM126")
+    settings = Settings()
     frame = read_table(data, encoding=encoding)
     report = evaluate_table(frame, text_col=text_col, label_col=label_col, labels_sep=labels_sep,
-                            kind=kinds[label_kind], taxonomy=_taxonomy(settings, taxonomy),
+                            kind=kind, taxonomy=_taxonomy(settings, taxonomy),
                             encoder=_encoder(settings), source=str(data), head_dir=head, cv=cv,
-                            score_col=score_col, scale=scale, baselines=baselines)
-    tmp = _atomic_path(json_out)
-    tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    tmp.replace(json_out)
+                            score_col=score_col, scale=scale, baselines=baselines,
+                            splitter=StatementSplitter(splitter=settings.splitter) if split
+                            else None, normalize_labels=normalize_labels)
+    _write_json(json_out, report)
+    if html_out is not None:
+        write_report(html_out, render_eval_report(report, title=f"themer eval: {data.name}"))
     out.print(f"{report['mode']}: n={report['n']} macro-F1 {report['macro_f1']:.3f} micro-F1 "
               f"{report['micro_f1']:.3f} abstain {report['abstain_rate']:.1%} "
               f"ECE {report['ece']:.3f} -> {json_out}")
     for name, base in report.get("baselines", {}).items():
         out.print(f"  baseline {name}: macro-F1 {base['macro_f1']:.3f} micro-F1 "
                   f"{base['micro_f1']:.3f} ECE {base['ece']:.3f}")
+
+
+@eval_app.command("compare")
+@handle_errors
+def eval_compare(a: Path, b: Path,
+                 json_out: Annotated[Path | None, typer.Option("--json")] = None) -> None:
+    """B minus A: headline metrics and per-label F1 of two `themer eval` JSONs."""
+    diff = compare_reports(_read_json(a), _read_json(b))
+    table = Table("metric", "A", "B", "B - A", title=f"{diff['modes'][0]} -> {diff['modes'][1]}")
+    rows = [(k, v) for k, v in diff["metrics"].items()] + [
+        (f"F1 {label}", v["f1"]) for label, v in diff["per_label"].items()]
+    for name, v in rows:
+        table.add_row(name, *("-" if x is None else f"{x:+.3f}" if i == 2 else f"{x:.3f}"
+                              for i, x in enumerate((v["a"], v["b"], v["delta"]))))
+    out.print(table)
+    for side in ("only_in_a", "only_in_b"):
+        if diff[side]:
+            out.print(f"labels {side.replace('_', ' ')}: {', '.join(diff[side])}")
+    if json_out is not None:
+        _write_json(json_out, diff)
+
+
+@eval_app.command("drift")
+@handle_errors
+def eval_drift(input: Path, json_out: Annotated[Path, typer.Option("--json")],
+               from_taxonomy: Annotated[Path | None, typer.Option("--from-taxonomy")] = None,
+               to_taxonomy: Annotated[Path | None, typer.Option("--to-taxonomy")] = None,
+               from_head: Annotated[list[Path] | None, typer.Option("--from-head")] = None,
+               to_head: Annotated[list[Path] | None, typer.Option("--to-head")] = None,
+               mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+               text_col: TextCol = None, scale: ScaleOpt = "nps", lenient: LenientOpt = False,
+               encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Share of statements whose tags change between two taxonomy versions or heads."""
+    settings = Settings()
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=None, survey_type_col=None, segment=None,
+                   scale=scale, lenient=lenient, encoding=encoding, survey_type=None)
+    taggings = []
+    for tax_path, heads in ((from_taxonomy, from_head), (to_taxonomy, to_head)):
+        parts: list[pd.DataFrame] = []
+        # Both taggings share the embedding cache, so the second one only re-scores vectors.
+        _tag_all(_tagger(settings, _taxonomy(settings, tax_path), heads), loaded.responses,
+                 settings.chunk_size, parts.append)
+        taggings.append(pd.concat(parts, ignore_index=True))
+    drift = tag_drift(*taggings)
+    _write_json(json_out, drift)
+    for kind, info in drift["kinds"].items():
+        out.print(f"{kind}: {info['changed']} of {drift['statements']} statements changed tags "
+                  f"({info['changed_share']:.1%})")
 
 
 @app.command()

@@ -20,23 +20,35 @@ from scipy.stats import spearmanr
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
-from themer.classify import DecisionRule, LinearHead, assign
+from themer.classify import (
+    DecisionRule,
+    LinearHead,
+    assign,
+    f1_optimal_thresholds,
+    rule_for_head,
+)
 from themer.embed import CachedEncoder
 from themer.errors import InputFileError, StatsError
-from themer.io import SCALES
+from themer.io import SCALES, text_list
+from themer.segment import StatementSplitter
 from themer.stats.nps import impact, nps
 from themer.tagger import DEFAULT_RULES, prototype_scorer
 from themer.taxonomy import LabelKind, TaxonomyInfo
-from themer.training import DEFAULT_HEAD_THRESHOLD, label_matrix
+from themer.training import label_matrix
 
 __all__ = [
     "EvalResult",
     "brier_score",
+    "compare_reports",
+    "confusion",
+    "coverage_curve",
     "cv_folds",
     "evaluate_table",
     "expected_calibration_error",
     "label_scores",
+    "reliability_bins",
     "scorer_result",
+    "tag_drift",
     "theme_nps_errors",
 ]
 
@@ -145,8 +157,13 @@ def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: Deci
                k: int, random_state: int = 0,
                on_fold: Callable[[NDArray[np.intp], NDArray[np.intp]], None] | None = None
                ) -> EvalResult:
-    """Out-of-fold predictions: each row predicted by a head that never saw it."""
+    """Out-of-fold predictions: each row predicted by a head that never saw it.
+
+    Each fold decides as ``themer train`` ships a head: at the per-label cuts the head tuned
+    on its own training rows (inner out-of-fold), never on the held-out fold.
+    """
     proba = np.zeros(gold.shape, dtype=np.float32)
+    predicted = np.zeros(gold.shape, dtype=bool)
     for train, test in cv_folds(gold, k, random_state):
         if on_fold is not None:
             on_fold(train, test)
@@ -156,7 +173,11 @@ def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: Deci
         head = LinearHead(random_state=random_state).fit(
             vectors[train], gold[train][:, present], [labels[int(j)] for j in present])
         proba[np.ix_(test, present)] = head.predict_proba(vectors[test])
-    return EvalResult(list(labels), gold, proba, assign(proba, rule))
+        bars = np.full(len(labels), 1.0, dtype=np.float32)  # unlearnt labels: never predicted
+        bars[present] = head.thresholds_
+        fold_rule = replace(rule, label_thresholds=tuple(float(b) for b in bars))
+        predicted[test] = assign(proba[test], fold_rule)
+    return EvalResult(list(labels), gold, proba, predicted)
 
 
 def baseline_majority(gold: Bool2D, labels: Sequence[str], rule: DecisionRule,
@@ -177,24 +198,37 @@ def baseline_tfidf(texts: Sequence[str], gold: Bool2D, labels: Sequence[str],
                    rule: DecisionRule,
                    folds: Sequence[tuple[NDArray[np.intp], NDArray[np.intp]]],
                    random_state: int = 0) -> EvalResult:
-    """TF-IDF (word 1-2 grams) + class-balanced one-vs-rest logistic regression, same folds."""
+    """TF-IDF (word 1-2 grams) + class-balanced one-vs-rest logistic regression, same folds.
+
+    Given the same per-label cut tuning as the head (inner out-of-fold F1 on the training
+    folds), so the comparison is of representations, not of decision rules.
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.pipeline import make_pipeline
 
     array = np.asarray(texts, dtype=object)
     proba = np.zeros(gold.shape, dtype=np.float32)
+    predicted = np.zeros(gold.shape, dtype=bool)
     for train, test in folds:
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
-        X_train = vectorizer.fit_transform(array[train])
-        X_test = vectorizer.transform(array[test])
+        bars = np.ones(gold.shape[1], dtype=np.float32)
         for j in range(gold.shape[1]):
             y = gold[train, j]
-            if y.min() == y.max():
+            if y.sum() < 2 or (~y).sum() < 2:
                 continue
-            model = LogisticRegression(class_weight="balanced", max_iter=2000,
-                                       random_state=random_state).fit(X_train, y)
-            proba[test, j] = model.predict_proba(X_test)[:, 1]
-    return EvalResult(list(labels), gold, proba, assign(proba, rule))
+            model = make_pipeline(
+                TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                LogisticRegression(class_weight="balanced", max_iter=2000,
+                                   random_state=random_state))
+            inner = StratifiedKFold(min(5, int(y.sum())), shuffle=True,
+                                    random_state=random_state)
+            oof = cross_val_predict(model, array[train], y, cv=inner, method="predict_proba")
+            bars[j] = f1_optimal_thresholds(oof[:, 1:].astype(np.float32), y[:, None])[0]
+            proba[test, j] = model.fit(array[train], y).predict_proba(array[test])[:, 1]
+        predicted[test] = assign(proba[test],
+                                 replace(rule, label_thresholds=tuple(float(b) for b in bars)))
+    return EvalResult(list(labels), gold, proba, predicted)
 
 
 def scorer_result(scorer: Any, vectors: Float2D, gold: Bool2D, labels: Sequence[str],
@@ -216,6 +250,68 @@ def scorer_result(scorer: Any, vectors: Float2D, gold: Bool2D, labels: Sequence[
     return EvalResult(list(labels), gold, proba, predicted)
 
 
+def split_result(scorer: Any, splitter: StatementSplitter, encoder: CachedEncoder,
+                 texts: Sequence[str], gold: Bool2D, labels: Sequence[str],
+                 rule: DecisionRule) -> EvalResult:
+    """Comment-level predictions the way themer tags: split each comment into statements,
+    decide each statement with ``rule``, and give the comment the union of its statements'
+    labels (its confidence per label is the best statement's)."""
+    spans = list(splitter.split_many(texts))
+    owner = np.repeat(np.arange(len(texts)), [len(s) for s in spans])
+    vectors = encoder.encode([span.text for comment in spans for span in comment])
+    per_statement = scorer_result(scorer, vectors, gold[owner], labels, rule)
+    proba = np.zeros(gold.shape, dtype=np.float32)
+    predicted = np.zeros(gold.shape, dtype=bool)
+    np.maximum.at(proba, owner, per_statement.proba)
+    np.logical_or.at(predicted, owner, per_statement.predicted)
+    return EvalResult(list(labels), gold, proba, predicted)
+
+
+def confusion(gold: Bool2D, predicted: Bool2D) -> NDArray[np.int64]:
+    """(L, L + 1) counts: rows = gold label, columns = predicted label, last column = the row
+    got no label. A multi-label row counts once for every (gold, predicted) pair it holds."""
+    g = gold.astype(np.int64)
+    pairs = g.T @ predicted.astype(np.int64)
+    none = g[~predicted.any(axis=1)].sum(axis=0)
+    out: NDArray[np.int64] = np.concatenate([pairs, none[:, None]], axis=1)
+    return out
+
+
+def reliability_bins(confidence: NDArray[np.floating[Any]], correct: NDArray[np.bool_],
+                     bins: int = 10) -> list[dict[str, float | int]]:
+    """Per equal-width confidence bin: count, mean confidence, share correct (for the diagram)."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    rows: list[dict[str, float | int]] = []
+    for b in range(bins):
+        inside = which == b
+        count = int(inside.sum())
+        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": count,
+                     "confidence": float(confidence[inside].mean()) if count else 0.0,
+                     "accuracy": float(correct[inside].mean()) if count else 0.0})
+    return rows
+
+
+def coverage_curve(result: EvalResult, multi_label: bool,
+                   cuts: Sequence[float] = tuple(np.round(np.arange(0.0, 0.96, 0.05), 2))
+                   ) -> list[dict[str, float]]:
+    """For each abstain threshold: share of rows that keep a label, and precision of the kept
+    labels (top label only for single-label decisions)."""
+    proba, gold = result.proba, result.gold
+    if not multi_label:
+        top = proba.argmax(axis=1)
+        keep = np.zeros(proba.shape, dtype=bool)
+        keep[np.arange(len(top)), top] = True
+        proba = np.where(keep, proba, -1.0)
+    rows = []
+    for cut in cuts:
+        kept = proba >= cut
+        n_kept = int(kept.sum())
+        rows.append({"threshold": float(cut), "coverage": float(kept.any(axis=1).mean()),
+                     "precision": float((kept & gold).sum() / n_kept) if n_kept else 1.0})
+    return rows
+
+
 def summarize(result: EvalResult, mode: str, multi_label: bool,
               categories: Sequence[str] | None = None) -> dict[str, Any]:
     """The stable JSON of an evaluation (keys documented in the README)."""
@@ -229,6 +325,11 @@ def summarize(result: EvalResult, mode: str, multi_label: bool,
         correct = result.gold[np.arange(len(top)), top]
     out["ece"] = expected_calibration_error(confidence, correct)
     out["brier"] = brier_score(result.proba, result.gold)
+    out["confusion"] = {"gold": result.labels, "predicted": [*result.labels, "(none)"],
+                        "counts": confusion(result.gold, result.predicted).tolist()}
+    out["reliability"] = reliability_bins(np.asarray(confidence, dtype=float),
+                                          np.asarray(correct, dtype=bool))
+    out["coverage"] = coverage_curve(result, multi_label)
     if categories is not None:
         out.update(theme_nps_errors(result.gold, result.predicted, categories, result.labels))
     return out
@@ -239,37 +340,56 @@ def evaluate_table(
     kind: LabelKind, taxonomy: TaxonomyInfo, encoder: CachedEncoder, source: str,
     head_dir: Path | None = None, cv: int | None = None, score_col: str | None = None,
     scale: str = "nps", random_state: int = 0, baselines: bool = False,
+    splitter: StatementSplitter | None = None, normalize_labels: bool = False,
 ) -> dict[str, Any]:
-    """Score one mode on a labelled table; the returned dict is ``themer eval``'s JSON."""
+    """Score one mode on a labelled table; the returned dict is ``themer eval``'s JSON.
+
+    With a ``splitter`` (zero-shot or ``head_dir`` only) each comment is tagged statement by
+    statement, as ``themer tag`` does; otherwise each text is scored whole.
+    """
     if baselines and cv is None:  # before any embedding work
         raise InputFileError("--baselines needs --cv K (baselines train on the same folds).",
                              code="THM127")
+    if splitter is not None and cv is not None:
+        raise InputFileError("--split applies to zero-shot and --head; --cv trains and scores "
+                             "whole texts.", code="THM128")
     for column in (text_col, label_col, *([score_col] if score_col else [])):
         if column not in frame.columns:
             raise InputFileError(f"{source}: column '{column}' not found; columns are "
                                  f"{list(frame.columns)}.", code="THM113")
     gold, labels, kept = label_matrix(frame, label_col, labels_sep or "", taxonomy.taxonomy
-                                      .label_ids(kind), source)
+                                      .label_ids(kind), source, normalize_labels)
     if len(kept) == 0:
         raise InputFileError(f"{source}: no row has a gold label in '{label_col}'.",
                              code="THM124")
-    vectors = encoder.encode(frame[text_col].iloc[kept].astype(str).tolist())
-    rule = DEFAULT_RULES[kind]
+    texts = text_list(frame[text_col].iloc[kept])
+    vectors = encoder.encode(texts) if splitter is None else None
+    # A trained head judges several gold labels on one text by keeping every label that clears
+    # its own tuned cut. Zero-shot keeps the product's rule (one type per statement): its
+    # confidences are not calibrated enough for independent cuts; --split gives it several.
+    multi_gold = bool((gold.sum(axis=1) > 1).any())
+    product_rule = DEFAULT_RULES[kind]
+    rule = replace(product_rule, multi_label=product_rule.multi_label or multi_gold)
+    scorer: Any
     if cv is not None:
         mode = f"cv{cv}"
-        # Heads decide at the threshold `themer train` stores, so CV measures what ships.
-        rule = replace(rule, min_confidence=DEFAULT_HEAD_THRESHOLD[kind])
+        assert vectors is not None
         result = predict_cv(vectors, gold, labels, rule, cv, random_state)
     else:
         if head_dir is not None:
-            scorer: Any
             scorer, meta = LinearHead.load(head_dir)
-            rule = replace(rule, min_confidence=meta.get("threshold", rule.min_confidence))
+            rule = rule_for_head(rule, meta)
             mode = f"head:{Path(head_dir).name}"
         else:
             scorer = prototype_scorer(taxonomy, kind, encoder)
+            rule = product_rule
             mode = "zero-shot"
-        result = scorer_result(scorer, vectors, gold, labels, rule)
+        if splitter is not None:
+            mode += "+split"
+            result = split_result(scorer, splitter, encoder, texts, gold, labels, rule)
+        else:
+            assert vectors is not None
+            result = scorer_result(scorer, vectors, gold, labels, rule)
     categories = None
     if score_col is not None:
         mapping = SCALES[scale]
@@ -281,17 +401,88 @@ def evaluate_table(
                                  code="THM125")
         categories = [mapping[int(v)] for v in raw]
     out = summarize(result, mode, rule.multi_label, categories)
+    out["decision"] = "multi-label" if rule.multi_label else "single-label"
     out["skipped_without_gold"] = int(len(frame) - len(kept))
     if baselines:
         assert cv is not None  # checked on entry
+        assert vectors is not None  # --split with --cv is rejected on entry
         folds = cv_folds(gold, cv, random_state)
-        texts = frame[text_col].iloc[kept].astype(str).tolist()
         runs = {
             "majority": baseline_majority(gold, labels, rule, folds),
             "tfidf_lr": baseline_tfidf(texts, gold, labels, rule, folds, random_state),
             "zero_shot": scorer_result(prototype_scorer(taxonomy, kind, encoder), vectors, gold,
-                                       labels, DEFAULT_RULES[kind]),
+                                       labels, product_rule),
         }
         out["baselines"] = {name: summarize(run, name, rule.multi_label, categories)
                             for name, run in runs.items()}
+    return out
+
+
+COMPARED_METRICS = ("macro_f1", "micro_f1", "abstain_rate", "ece", "brier",
+                    "theme_nps_median_abs_error", "impact_rank_spearman")
+
+
+def compare_reports(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """B minus A for the headline metrics and per label F1/precision/recall.
+
+    Labels present in only one report are listed, not compared. Both reports must be of the
+    same data (same n): a difference between different data sets means nothing.
+    """
+    for name, report in (("A", a), ("B", b)):
+        missing = [key for key in ("n", "mode", "labels", "per_label") if key not in report]
+        if missing:
+            raise InputFileError(f"report {name} is not a themer eval JSON (missing {missing}).",
+                                 code="THM129")
+    if a["n"] != b["n"]:
+        raise InputFileError(f"the reports are of different data (n = {a['n']} vs {b['n']}); "
+                             "compare runs on the same labelled file.", code="THM130")
+
+    def delta(x: Any, y: Any) -> float | None:
+        return None if x is None or y is None else float(y) - float(x)
+
+    shared = [label for label in a["labels"] if label in set(b["labels"])]
+    return {
+        "n": a["n"], "modes": [a["mode"], b["mode"]],
+        "metrics": {key: {"a": a.get(key), "b": b.get(key), "delta": delta(a.get(key), b.get(key))}
+                    for key in COMPARED_METRICS},
+        "per_label": {label: {key: {"a": a["per_label"][label][key],
+                                    "b": b["per_label"][label][key],
+                                    "delta": delta(a["per_label"][label][key],
+                                                   b["per_label"][label][key])}
+                              for key in ("precision", "recall", "f1")}
+                      for label in shared},
+        "only_in_a": [label for label in a["labels"] if label not in set(b["labels"])],
+        "only_in_b": [label for label in b["labels"] if label not in set(a["labels"])],
+    }
+
+
+def tag_drift(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, Any]:
+    """How tags moved between two taggings of the same statements (tag tables, TAG_COLUMNS).
+
+    Per kind: the share of statements whose label set changed; per label: statements that
+    gained it, lost it, and its count before and after. "unassigned" counts as a label.
+    """
+    keys = ("statement_id", "kind")
+    sets = []
+    for frame in (before, after):
+        grouped = frame.groupby(list(keys), sort=True)["label"].agg(frozenset)
+        sets.append(grouped)
+    if set(sets[0].index) != set(sets[1].index):
+        raise InputFileError("the two taggings are not of the same statements; tag the same "
+                             "file with both versions.", code="THM131")
+    joined = pd.DataFrame({"before": sets[0], "after": sets[1].reindex(sets[0].index)})
+    out: dict[str, Any] = {"statements": int(joined.index.get_level_values(0).nunique()),
+                           "kinds": {}}
+    for kind, part in joined.groupby(level="kind", sort=True):
+        changed = [b != a for b, a in zip(part["before"], part["after"], strict=True)]
+        labels = sorted(set().union(*part["before"], *part["after"]))
+        per_label = {}
+        for label in labels:
+            had = np.array([label in s for s in part["before"]])
+            has = np.array([label in s for s in part["after"]])
+            per_label[label] = {"before": int(had.sum()), "after": int(has.sum()),
+                                "gained": int((has & ~had).sum()),
+                                "lost": int((had & ~has).sum())}
+        out["kinds"][str(kind)] = {"changed_share": float(np.mean(changed)) if changed else 0.0,
+                                   "changed": int(sum(changed)), "per_label": per_label}
     return out

@@ -28,6 +28,7 @@ __all__ = [
     "load_mapping",
     "load_responses",
     "read_table",
+    "text_list",
     "validate_responses",
 ]
 
@@ -133,6 +134,11 @@ def read_table(
         raise InputFileError(f"{path}: the file has a header but no data rows.", code="THM104")
     frame.columns = [str(c) for c in frame.columns]
     return frame.astype(object).where(frame.notna(), "").astype(str)
+
+
+def text_list(values: pd.Series) -> list[str]:
+    """Cells as strings, a missing cell as "" (pandas 3 keeps NaN through ``astype(str)``)."""
+    return [v if isinstance(v, str) else "" if pd.isna(v) else str(v) for v in values]
 
 
 def load_mapping(path: str | Path) -> ColumnMapping:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from themer.classify import UNASSIGNED, DecisionRule, LinearHead, PrototypeScorer, assign
+from themer.classify import (
+    UNASSIGNED,
+    DecisionRule,
+    LinearHead,
+    PrototypeScorer,
+    assign,
+    rule_for_head,
+)
 from themer.embed import CachedEncoder, text_key
 from themer.errors import ModelError
 from themer.segment import StatementSplitter
@@ -101,8 +108,7 @@ class Tagger:
                 _check_head(head_dir, meta, kind, taxonomy, encoder.model_id)
                 scorers[kind] = head
                 sources[kind] = f"head:{Path(head_dir).name}"
-                if "threshold" in meta:
-                    rules[kind] = replace(rules[kind], min_confidence=meta["threshold"])
+                rules[kind] = rule_for_head(rules[kind], meta)
                 continue
             scorers[kind] = prototype_scorer(taxonomy, kind, encoder,
                                              (prototype_params or {}).get(kind))
