@@ -60,7 +60,7 @@ def test_prototype_scorer_prefers_nearest_label() -> None:
 def test_head_fit_save_load_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     X, Y = _blobs(rng)
-    head = LinearHead().fit(X, Y, ["a", "b", "c"])
+    head = LinearHead(lexical=False).fit(X, Y, ["a", "b", "c"])
     head.save(tmp_path / "h", {"label_kind": "type"})
     loaded, meta = LinearHead.load(tmp_path / "h")
     assert meta["labels"] == ["a", "b", "c"]
@@ -78,7 +78,7 @@ def test_head_rejects_bad_files(tmp_path: Path) -> None:
         LinearHead.load(tmp_path)
     rng = np.random.default_rng(2)
     X, Y = _blobs(rng)
-    LinearHead().fit(X, Y, ["a", "b", "c"]).save(tmp_path, {})
+    LinearHead(lexical=False).fit(X, Y, ["a", "b", "c"]).save(tmp_path, {})
     meta = json.loads((tmp_path / "head.json").read_text())
     meta["format"] = "other"
     (tmp_path / "head.json").write_text(json.dumps(meta))
@@ -90,7 +90,7 @@ def test_head_needs_both_classes() -> None:
     X = np.ones((10, 4), dtype=np.float32)
     Y = np.zeros((10, 1), dtype=bool)
     with pytest.raises(ModelError, match="no positive rows"):
-        LinearHead().fit(X, Y, ["a"])
+        LinearHead(lexical=False).fit(X, Y, ["a"])
 
 
 def test_per_label_bars_rank_by_ratio_to_bar() -> None:
@@ -138,6 +138,29 @@ def test_rule_for_head_reads_per_label_or_single_cut() -> None:
 
 def test_head_learns_per_label_cuts() -> None:
     X, Y = _blobs(np.random.default_rng(1))
-    head = LinearHead().fit(X, Y, ["a", "b", "c"])
+    head = LinearHead(lexical=False).fit(X, Y, ["a", "b", "c"])
     assert head.thresholds_.shape == (3,)
     assert ((head.thresholds_ >= 0.05) & (head.thresholds_ <= 0.95)).all()
+
+
+def test_lexical_head_reads_words_and_round_trips_without_pickle(tmp_path: Path) -> None:
+    # Vectors carry no signal here; only the words tell the labels apart.
+    words = {"a": "battery drains", "b": "refund please", "c": "crash on start"}
+    labels = list(words)
+    rng = np.random.default_rng(4)
+    y = np.repeat(np.arange(3), 30)
+    texts = [f"{words[labels[k]]} {rng.integers(1000)}" for k in y]
+    X = rng.standard_normal((90, 8)).astype(np.float32)
+    head = LinearHead().fit(X, np.eye(3, dtype=bool)[y], labels, texts)
+    assert (head.predict_proba(X, texts).argmax(axis=1) == y).mean() > 0.95
+    with pytest.raises(ModelError, match="pass the texts"):
+        head.predict_proba(X)
+    head.save(tmp_path / "h", {})
+    loaded, meta = LinearHead.load(tmp_path / "h")
+    assert meta["format"] == "themer.linear_head.v2"
+    assert "battery drains" in meta["lexical_terms"]
+    assert np.array_equal(loaded.predict_proba(X, texts), head.predict_proba(X, texts))
+    with np.load(tmp_path / "h" / "head.npz", allow_pickle=False) as data:
+        assert set(data.files) == {"coef", "intercept", "platt_a", "platt_b", "idf"}
+    with pytest.raises(ModelError, match="expects"):
+        loaded.predict_proba(X[:, :4], texts)

@@ -64,8 +64,23 @@ def test_cv_never_trains_on_its_test_fold() -> None:
     assert all(not (train & test) for train, test in seen)
     assert set().union(*(test for _, test in seen)) == set(range(40))
     assert (result.predicted.argmax(axis=1) == gold.argmax(axis=1)).mean() > 0.8
-    with pytest.raises(InputFileError, match="at least 50 rows"):
+    with pytest.raises(InputFileError, match="at least 100 labelled rows"):
         cv_folds(gold, 50)
+
+
+def test_cv_folds_spread_a_rare_label_that_never_comes_first() -> None:
+    # label 2 appears only next to label 0: first-label stratification would ignore it
+    gold = np.zeros((60, 4), dtype=bool)
+    gold[:40, 0] = True
+    gold[40:, 1] = True
+    gold[:10, 2] = True
+    gold[[50, 51], 3] = True  # a stratum smaller than K is pooled, not refused
+    folds = cv_folds(gold, 5)
+    for _, test in folds:
+        assert gold[test, 2].sum() == 2
+    assert sorted(np.concatenate([test for _, test in folds]).tolist()) == list(range(60))
+    with pytest.raises(InputFileError, match="K >= 2"):
+        cv_folds(gold, 1)
 
 
 def test_majority_baseline_uses_training_folds_only() -> None:
@@ -142,7 +157,8 @@ def test_confusion_matches_sklearn_on_single_label() -> None:
 def test_reliability_and_coverage() -> None:
     bins = reliability_bins(np.array([0.05, 0.95, 0.95]), np.array([False, True, False]))
     assert [b["count"] for b in bins] == [1] + [0] * 8 + [2]
-    assert bins[9]["accuracy"] == 0.5 and bins[9]["confidence"] == pytest.approx(0.95)
+    assert bins[9]["accuracy"] == 0.5
+    assert bins[9]["confidence"] == pytest.approx(0.95)
     gold = np.array([[1, 0], [0, 1], [0, 1]], dtype=bool)
     proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]], dtype=np.float32)
     result = EvalResult(["a", "b"], gold, proba, gold)
@@ -183,7 +199,8 @@ def test_tag_drift_counts_changes_per_label() -> None:
     assert drift["statements"] == 3
     assert drift["kinds"]["type"]["changed"] == 0
     area = drift["kinds"]["area"]
-    assert area["changed"] == 2 and area["changed_share"] == pytest.approx(2 / 3)
+    assert area["changed"] == 2
+    assert area["changed_share"] == pytest.approx(2 / 3)
     assert area["per_label"]["pricing"] == {"before": 0, "after": 1, "gained": 1, "lost": 0}
     assert area["per_label"]["unassigned"] == {"before": 1, "after": 0, "gained": 0, "lost": 1}
     with pytest.raises(InputFileError, match="same statements"):
@@ -228,7 +245,8 @@ def test_cli_eval_html_split_compare_and_drift(tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert json.loads(diff_json.read_text())["modes"] == ["zero-shot", "zero-shot+split"]
     missing = runner.invoke(app, ["eval", "--data", str(data), "--json", str(whole)])
-    assert missing.exit_code == 2 and "--text-col, --label-col, --label-kind" in missing.output
+    assert missing.exit_code == 2
+    assert "--text-col, --label-col, --label-kind" in missing.output
 
     # drift: the same survey under the shipped taxonomy and one with an area removed
     survey = tmp_path / "survey.csv"
@@ -260,7 +278,8 @@ def test_normalize_labels_maps_gold_to_taxonomy_ids() -> None:
     frame = pd.DataFrame({"labels": ["APP USABILITY;Battery", "", "battery"]})
     gold, labels, kept = label_matrix(frame, "labels", ";", ["battery", "app_usability"], "f",
                                       normalize=True)
-    assert labels == ["battery", "app_usability"] and kept == [0, 2]
+    assert labels == ["battery", "app_usability"]
+    assert kept == [0, 2]
     assert gold.tolist() == [[True, True], [True, False]]
     with pytest.raises(InputFileError, match="--normalize-labels"):
         label_matrix(frame, "labels", ";", ["battery", "app_usability"], "f")

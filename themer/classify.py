@@ -11,6 +11,7 @@ decision rule (multi-label for areas, one label for types, "unassigned" below th
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from themer.errors import ModelError
 __all__ = [
     "UNASSIGNED",
     "DecisionRule",
+    "LexicalFeatures",
     "LinearHead",
     "PrototypeScorer",
     "assign",
@@ -33,7 +35,8 @@ __all__ = [
 
 UNASSIGNED = "unassigned"
 Matrix = NDArray[np.float32]
-HEAD_FORMAT = "themer.linear_head.v1"
+HEAD_FORMAT = "themer.linear_head.v2"  # v2: optional lexical (TF-IDF) features
+HEAD_FORMAT_V1 = "themer.linear_head.v1"
 
 
 def _sigmoid(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
@@ -88,25 +91,93 @@ class PrototypeScorer:
         scores: Matrix = ((1 - w) * to_centroid + w * best_example).astype(np.float32)
         return scores
 
-    def predict_proba(self, X: Matrix) -> Matrix:
+    def predict_proba(self, X: Matrix, texts: Sequence[str] | None = None) -> Matrix:
+        """``texts`` is accepted for a common interface with heads and not used."""
         return _sigmoid((self.decision_function(X) - self.thresholds_) / self.temperature)
 
 
-class LinearHead:
-    """One-vs-rest logistic head on frozen embeddings, Platt-calibrated out of fold."""
+class LexicalFeatures:
+    """TF-IDF of word 1-2 grams, rebuilt from plain arrays (terms + idf), never from pickle.
 
-    def __init__(self, *, C: float = 1.0, cv: int = 5, random_state: int = 0) -> None:
-        self.C = C
+    Gives a head the words themselves: labels named by a keyword ("battery", "refund", a stack
+    trace) are found from the text more reliably than from a 384-d sentence vector.
+    """
+
+    def __init__(self, terms: Sequence[str], idf: NDArray[np.floating[Any]]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.terms = list(terms)
+        self.idf = np.asarray(idf, dtype=np.float32)
+        self._vectorizer = TfidfVectorizer(**LEXICAL_OPTIONS,
+                                           vocabulary={t: i for i, t in enumerate(self.terms)})
+        self._vectorizer.idf_ = self.idf
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], max_terms: int) -> LexicalFeatures:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        # min_df=2: a term seen once cannot generalise and only memorises its row.
+        fitted = TfidfVectorizer(**LEXICAL_OPTIONS, min_df=2 if len(texts) > 50 else 1,
+                                 max_features=max_terms).fit(_lexical_texts(texts))
+        return cls(fitted.get_feature_names_out().tolist(), fitted.idf_)
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        return self._vectorizer.transform(_lexical_texts(texts))
+
+
+LEXICAL_OPTIONS: dict[str, Any] = {"ngram_range": (1, 2), "sublinear_tf": True,
+                                   "dtype": np.float32}
+
+
+def _lexical_texts(texts: Sequence[str]) -> list[str]:
+    # The same normalisation as the embedding cache key, so equal texts get equal features.
+    return [" ".join(unicodedata.normalize("NFKC", t).split()) for t in texts]
+
+
+class LinearHead:
+    """One-vs-rest logistic head, Platt-calibrated out of fold, with per-label F1-optimal cuts.
+
+    Features: the frozen sentence embedding (scaled by ``embedding_scale``) and, when
+    ``lexical`` (the default), the TF-IDF of the text's words, so ``fit`` and ``predict_proba``
+    then need the texts next to their vectors.
+    """
+
+    def __init__(self, *, C: float | None = None, cv: int = 5, random_state: int = 0,
+                 lexical: bool = True, embedding_scale: float = 0.5,
+                 max_terms: int = 20_000) -> None:
+        # Defaults chosen with eval/bench/head_variants.py (numbers in eval/README.md).
+        self.C = C if C is not None else (3.0 if lexical else 1.0)
         self.cv = cv
         self.random_state = random_state
+        self.lexical = lexical
+        self.embedding_scale = embedding_scale if lexical else 1.0
+        self.max_terms = max_terms
 
-    def fit(self, X: Matrix, Y: NDArray[np.bool_], classes: Sequence[str]) -> Self:
+    def _features(self, X: Matrix, texts: Sequence[str] | None) -> Any:
+        if not self.lexical:
+            return X
+        if texts is None or len(texts) != len(X):
+            raise ModelError("this head reads the words too: pass the texts next to their "
+                             "vectors (one per row).", code="THM320")
+        from scipy.sparse import csr_matrix, hstack
+
+        return hstack([csr_matrix(X * np.float32(self.embedding_scale)),
+                       self.lexical_.transform(texts)], format="csr")
+
+    def fit(self, X: Matrix, Y: NDArray[np.bool_], classes: Sequence[str],
+            texts: Sequence[str] | None = None) -> Self:
         """``Y``: (n, L) indicator matrix (one True per row for single-label sets)."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+        if self.lexical:
+            if texts is None:
+                raise ModelError("a lexical head is trained on texts: pass texts= "
+                                 "(or use LinearHead(lexical=False)).", code="THM320")
+            self.lexical_ = LexicalFeatures.fit(texts, self.max_terms)
+        features = self._features(X, texts)
         n_labels = len(classes)
-        coef = np.zeros((n_labels, X.shape[1]), dtype=np.float64)
+        coef = np.zeros((n_labels, features.shape[1]), dtype=np.float64)
         intercept = np.zeros(n_labels)
         platt_a = np.ones(n_labels)
         platt_b = np.zeros(n_labels)
@@ -119,15 +190,16 @@ class LinearHead:
                     "every label needs positive and negative examples to train.",
                     code="THM308",
                 )
-            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
+            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
             folds = min(self.cv, int(y.sum()), int((1 - y).sum()))
             if folds >= 2:
                 splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-                scores = cross_val_predict(model, X, y, cv=splitter, method="decision_function")
+                scores = cross_val_predict(model, features, y, cv=splitter,
+                                           method="decision_function")
                 platt = LogisticRegression(C=1e6, max_iter=1000).fit(scores[:, None], y)
                 platt_a[j], platt_b[j] = float(platt.coef_[0, 0]), float(platt.intercept_[0])
                 oof[:, j] = scores * platt_a[j] + platt_b[j]
-            model.fit(X, y)
+            model.fit(features, y)
             coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
         self.classes_ = np.asarray(classes)
         self.coef_ = coef.astype(np.float32)
@@ -141,9 +213,13 @@ class LinearHead:
         ).astype(np.float32)
         return self
 
-    def predict_proba(self, X: Matrix) -> Matrix:
+    def predict_proba(self, X: Matrix, texts: Sequence[str] | None = None) -> Matrix:
         _check_fitted(self, "coef_")
-        logits = X @ self.coef_.T + self.intercept_
+        features = self._features(X, texts)
+        if features.shape[1] != self.coef_.shape[1]:
+            raise ModelError(f"head expects {self.coef_.shape[1]} features, got "
+                             f"{features.shape[1]}: vectors of another encoder?", code="THM321")
+        logits = np.asarray(features @ self.coef_.T) + self.intercept_
         return _sigmoid(logits * self.platt_a_ + self.platt_b_)
 
     def save(self, folder: str | Path, meta: dict[str, Any]) -> None:
@@ -153,10 +229,16 @@ class LinearHead:
         folder.mkdir(parents=True, exist_ok=True)
         arrays = folder / "head.npz.tmp"
         with arrays.open("wb") as handle:
-            np.savez(handle, coef=self.coef_, intercept=self.intercept_,
-                     platt_a=self.platt_a_, platt_b=self.platt_b_)
+            saved: dict[str, Any] = {"coef": self.coef_, "intercept": self.intercept_,
+                                     "platt_a": self.platt_a_, "platt_b": self.platt_b_}
+            if self.lexical:
+                saved["idf"] = self.lexical_.idf
+            np.savez(handle, **saved)
         info = {**meta, "format": HEAD_FORMAT, "labels": self.classes_.tolist(),
-                "params": {"C": self.C, "cv": self.cv, "random_state": self.random_state}}
+                "params": {"C": self.C, "cv": self.cv, "random_state": self.random_state,
+                           "lexical": self.lexical, "embedding_scale": self.embedding_scale,
+                           "max_terms": self.max_terms},
+                "lexical_terms": self.lexical_.terms if self.lexical else []}
         text = folder / "head.json.tmp"
         text.write_text(json.dumps(info, indent=2, sort_keys=True), encoding="utf-8")
         arrays.replace(folder / "head.npz")
@@ -170,15 +252,26 @@ class LinearHead:
             meta = json.loads((folder / "head.json").read_text(encoding="utf-8"))
             with np.load(folder / "head.npz", allow_pickle=False) as data:
                 arrays = {k: data[k] for k in ("coef", "intercept", "platt_a", "platt_b")}
+                if meta.get("params", {}).get("lexical"):
+                    arrays["idf"] = data["idf"]
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"{folder}: not a themer head ({exc}). Train one with "
                              "`themer train`.", code="THM309") from None
-        if meta.get("format") != HEAD_FORMAT:
+        if meta.get("format") not in (HEAD_FORMAT, HEAD_FORMAT_V1):
             raise ModelError(f"{folder}: unknown head format {meta.get('format')!r}.",
                              code="THM310")
         params = meta.get("params", {})
         head = cls(C=params.get("C", 1.0), cv=params.get("cv", 5),
-                   random_state=params.get("random_state", 0))
+                   random_state=params.get("random_state", 0),
+                   lexical=bool(params.get("lexical", False)),
+                   embedding_scale=params.get("embedding_scale", 1.0),
+                   max_terms=params.get("max_terms", 20_000))
+        if head.lexical:
+            terms = meta.get("lexical_terms", [])
+            if len(terms) != len(arrays["idf"]):
+                raise ModelError(f"{folder}: head.json terms and head.npz idf disagree.",
+                                 code="THM311")
+            head.lexical_ = LexicalFeatures(terms, arrays["idf"])
         head.classes_ = np.asarray(meta["labels"])
         head.coef_ = arrays["coef"].astype(np.float32)
         head.intercept_ = arrays["intercept"].astype(np.float32)

@@ -97,14 +97,25 @@ def brier_score(proba: Float2D, gold: Bool2D) -> float:
 
 def cv_folds(gold: Bool2D, k: int, random_state: int = 0) -> list[tuple[NDArray[np.intp],
                                                                          NDArray[np.intp]]]:
-    """Stratified K-fold on each row's first gold label (seeded); (train, test) index pairs."""
-    first = gold.argmax(axis=1)
-    smallest = int(np.bincount(first).min())
-    if k < 2 or smallest < k:
-        raise InputFileError(f"--cv {k}: every label needs at least {k} rows as a first label "
-                             f"(the rarest has {smallest}); use a smaller K.", code="THM123")
+    """Stratified K-fold (seeded); (train, test) index pairs.
+
+    Each row is stratified on its rarest gold label, so a label that is rare and always comes
+    with a frequent one still spreads over the folds; strata smaller than K are pooled.
+    """
+    if k < 2 or len(gold) < 2 * k:
+        raise InputFileError(f"--cv {k}: needs K >= 2 and at least {2 * k} labelled rows "
+                             f"(there are {len(gold)}); use a smaller K.", code="THM123")
+    support = gold.sum(axis=0)
+    rarity = np.where(gold, support[None, :], np.iinfo(np.int64).max)
+    strata = rarity.argmin(axis=1)
+    counts = np.bincount(strata, minlength=gold.shape[1])
+    small = counts[strata] < k
+    if small.any():
+        strata[small] = gold.shape[1]  # one pooled stratum for all the small ones
+        if small.sum() < k:  # still too small: join it to the largest stratum
+            strata[small] = int(np.bincount(strata[~small]).argmax())
     splitter = StratifiedKFold(k, shuffle=True, random_state=random_state)
-    return list(splitter.split(np.zeros(len(first)), first))
+    return list(splitter.split(np.zeros(len(strata)), strata))
 
 
 def theme_nps_errors(gold: Bool2D, predicted: Bool2D, categories: Sequence[str],
@@ -155,8 +166,8 @@ class EvalResult:
 
 def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: DecisionRule,
                k: int, random_state: int = 0,
-               on_fold: Callable[[NDArray[np.intp], NDArray[np.intp]], None] | None = None
-               ) -> EvalResult:
+               on_fold: Callable[[NDArray[np.intp], NDArray[np.intp]], None] | None = None,
+               texts: Sequence[str] | None = None) -> EvalResult:
     """Out-of-fold predictions: each row predicted by a head that never saw it.
 
     Each fold decides as ``themer train`` ships a head: at the per-label cuts the head tuned
@@ -164,15 +175,20 @@ def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: Deci
     """
     proba = np.zeros(gold.shape, dtype=np.float32)
     predicted = np.zeros(gold.shape, dtype=bool)
+    # Without texts the head is the embedding-only one (what library callers with bare
+    # vectors can train); themer train and themer eval always pass them.
+    words = None if texts is None else np.asarray(texts, dtype=object)
     for train, test in cv_folds(gold, k, random_state):
         if on_fold is not None:
             on_fold(train, test)
         # A label with no positive (or no negative) row in this training fold cannot be learnt:
         # its held-out probability stays 0 and it counts against recall.
         present = np.flatnonzero(gold[train].any(axis=0) & ~gold[train].all(axis=0))
-        head = LinearHead(random_state=random_state).fit(
-            vectors[train], gold[train][:, present], [labels[int(j)] for j in present])
-        proba[np.ix_(test, present)] = head.predict_proba(vectors[test])
+        head = LinearHead(random_state=random_state, lexical=words is not None).fit(
+            vectors[train], gold[train][:, present], [labels[int(j)] for j in present],
+            None if words is None else words[train].tolist())
+        proba[np.ix_(test, present)] = head.predict_proba(
+            vectors[test], None if words is None else words[test].tolist())
         bars = np.full(len(labels), 1.0, dtype=np.float32)  # unlearnt labels: never predicted
         bars[present] = head.thresholds_
         fold_rule = replace(rule, label_thresholds=tuple(float(b) for b in bars))
@@ -232,14 +248,14 @@ def baseline_tfidf(texts: Sequence[str], gold: Bool2D, labels: Sequence[str],
 
 
 def scorer_result(scorer: Any, vectors: Float2D, gold: Bool2D, labels: Sequence[str],
-                  rule: DecisionRule) -> EvalResult:
+                  rule: DecisionRule, texts: Sequence[str] | None = None) -> EvalResult:
     """Predictions of a fitted scorer, restricted to the gold label list.
 
     The decision sees every label the scorer knows (as in tagging), then the columns of gold's
     labels are kept; a gold label the scorer lacks gets probability 0 and is never predicted.
     """
     classes = list(scorer.classes_)
-    full = scorer.predict_proba(vectors)
+    full = scorer.predict_proba(vectors, texts)
     decided = assign(full, rule)
     proba = np.zeros(gold.shape, dtype=np.float32)
     predicted = np.zeros(gold.shape, dtype=bool)
@@ -258,8 +274,9 @@ def split_result(scorer: Any, splitter: StatementSplitter, encoder: CachedEncode
     labels (its confidence per label is the best statement's)."""
     spans = list(splitter.split_many(texts))
     owner = np.repeat(np.arange(len(texts)), [len(s) for s in spans])
-    vectors = encoder.encode([span.text for comment in spans for span in comment])
-    per_statement = scorer_result(scorer, vectors, gold[owner], labels, rule)
+    statements = [span.text for comment in spans for span in comment]
+    vectors = encoder.encode(statements)
+    per_statement = scorer_result(scorer, vectors, gold[owner], labels, rule, statements)
     proba = np.zeros(gold.shape, dtype=np.float32)
     predicted = np.zeros(gold.shape, dtype=bool)
     np.maximum.at(proba, owner, per_statement.proba)
@@ -374,7 +391,7 @@ def evaluate_table(
     if cv is not None:
         mode = f"cv{cv}"
         assert vectors is not None
-        result = predict_cv(vectors, gold, labels, rule, cv, random_state)
+        result = predict_cv(vectors, gold, labels, rule, cv, random_state, texts=texts)
     else:
         if head_dir is not None:
             scorer, meta = LinearHead.load(head_dir)
@@ -389,7 +406,7 @@ def evaluate_table(
             result = split_result(scorer, splitter, encoder, texts, gold, labels, rule)
         else:
             assert vectors is not None
-            result = scorer_result(scorer, vectors, gold, labels, rule)
+            result = scorer_result(scorer, vectors, gold, labels, rule, texts)
     categories = None
     if score_col is not None:
         mapping = SCALES[scale]

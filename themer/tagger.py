@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,7 +53,8 @@ DEFAULT_PROTOTYPE_PARAMS: dict[LabelKind, dict[str, float]] = {
 class Scorer(Protocol):
     classes_: NDArray[Any]
 
-    def predict_proba(self, X: NDArray[np.float32]) -> NDArray[np.float32]: ...
+    def predict_proba(self, X: NDArray[np.float32],
+                      texts: Sequence[str] | None = None) -> NDArray[np.float32]: ...
 
 
 def text_columns(responses: pd.DataFrame) -> list[str]:
@@ -134,10 +135,11 @@ class Tagger:
         return frame.astype({"response_id": "str", "statement_id": "str", "question": "str",
                              "start": "int64", "end": "int64", "statement": "str"})
 
-    def tag_vectors(self, vectors: NDArray[np.float32]) -> dict[LabelKind, tuple[
-            NDArray[np.bool_], NDArray[np.float32]]]:
+    def tag_vectors(self, vectors: NDArray[np.float32], texts: Sequence[str]
+                    ) -> dict[LabelKind, tuple[NDArray[np.bool_], NDArray[np.float32]]]:
         """Per kind: (kept mask, confidences), both (n, L). Pure given the fitted scorers.
 
+        ``texts`` are the statements of the vectors (a trained head reads their words).
         Works in blocks of rows so a million vectors never make a (n, examples) temporary.
         """
         out = {}
@@ -145,7 +147,8 @@ class Tagger:
             n_labels = len(self.scorers[kind].classes_)
             proba = np.empty((len(vectors), n_labels), dtype=np.float32)
             for start in range(0, len(vectors), VECTOR_BLOCK):
-                block = self.scorers[kind].predict_proba(vectors[start:start + VECTOR_BLOCK])
+                block = self.scorers[kind].predict_proba(vectors[start:start + VECTOR_BLOCK],
+                                                         texts[start:start + VECTOR_BLOCK])
                 # Rounded once, here, so every output (CSV, JSON, API) shows the same number.
                 proba[start:start + VECTOR_BLOCK] = np.round(block, 4)
             out[kind] = (assign(proba, self.rules[kind]), proba)
@@ -160,7 +163,8 @@ class Tagger:
     def tags_from_vectors(self, statements: pd.DataFrame,
                           vectors: NDArray[np.float32]) -> pd.DataFrame:
         parts = []
-        for kind, (mask, proba) in self.tag_vectors(vectors).items():
+        texts = statements["statement"].tolist()
+        for kind, (mask, proba) in self.tag_vectors(vectors, texts).items():
             classes = np.asarray(self.scorers[kind].classes_)
             rows, cols = np.nonzero(mask)
             tagged = statements.iloc[rows].assign(

@@ -78,7 +78,7 @@ def train_head(frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep
                              code="THM122")
     texts = text_list(frame[text_col].iloc[kept])
     X = encoder.encode(texts, progress=progress)
-    head = LinearHead(random_state=random_state).fit(X, Y, classes)
+    head = LinearHead(random_state=random_state).fit(X, Y, classes, texts)
     # Without an explicit --threshold each label gets the cut that maximised its out-of-fold F1.
     cut = DEFAULT_HEAD_THRESHOLD[kind] if threshold is None else threshold
     label_thresholds = (None if threshold is not None else

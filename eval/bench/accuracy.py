@@ -32,6 +32,7 @@ from eval.bench.common import DATASETS, ROOT
 from themer.cache import EmbeddingCache
 from themer.config import Settings
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.errors import ThemerError
 from themer.evaluation import evaluate_table
 from themer.segment import StatementSplitter
 from themer.taxonomy import LabelKind, load_taxonomy
@@ -114,7 +115,11 @@ def main() -> None:
     for spec in SETS:
         if wanted and spec.name not in wanted:
             continue
-        rows += run_set(spec, encoder, splitter)
+        try:
+            rows += run_set(spec, encoder, splitter)
+        except ThemerError as exc:  # report it and go on with the other sets
+            print(f"{spec.name}: {exc}", file=sys.stderr, flush=True)
+            continue
         print(f"done {spec.name}", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
     shown = table.assign(

@@ -81,15 +81,17 @@ def retag(n: int, texts: list[str], tmp: Path, splitter: StatementSplitter) -> N
         start = time.perf_counter()
         tagger = Tagger.build(edited, cached, splitter)
         with_area = 0
-        for _, block, found in cache.iter_matrix(keys, encoder.dim):
+        names = [f"statement {i}" for i in range(n)]  # zero-shot scorers do not read them
+        for first, block, found in cache.iter_matrix(keys, encoder.dim):
             assert found.all()
-            with_area += int(tagger.tag_vectors(block)["area"][0].any(axis=1).sum())
+            tags = tagger.tag_vectors(block, names[first:first + len(block)])
+            with_area += int(tags["area"][0].any(axis=1).sum())
         total = time.perf_counter() - start
         start = time.perf_counter()
         loaded, _ = cache.get_matrix(keys)
         read = time.perf_counter() - start
         start = time.perf_counter()
-        tagger.tag_vectors(loaded)
+        tagger.tag_vectors(loaded, names)
         classify = time.perf_counter() - start
     print(f"re-tag {n:,} cached vectors against an edited taxonomy, streamed from the cache "
           f"(read + prototypes + area/type decisions): {total:.2f} s ({with_area:,} got an "
