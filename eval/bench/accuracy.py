@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -34,8 +35,10 @@ from themer.config import Settings
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import ThemerError
 from themer.evaluation import evaluate_table
+from themer.io import text_list
 from themer.segment import StatementSplitter
-from themer.taxonomy import LabelKind, load_taxonomy
+from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
+from themer.training import label_matrix
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,33 @@ def load(spec: LabelledSet) -> pd.DataFrame:
     if spec.title_col is not None:
         frame["text"] = frame[spec.title_col] + "\n" + frame["body"]
     return frame
+
+
+def cached_encoder() -> CachedEncoder:
+    settings = Settings()
+    return CachedEncoder(SentenceTransformerEncoder(settings.model or None),
+                         EmbeddingCache(settings.cache_dir / "embeddings"))
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One set ready for the variant benchmarks: gold matrix, its labels and the texts."""
+
+    spec: LabelledSet
+    taxonomy: TaxonomyInfo
+    gold: np.ndarray
+    labels: list[str]
+    texts: list[str]
+
+
+def load_labelled(name: str) -> Labelled:
+    spec = next(s for s in SETS if s.name == name)
+    frame = load(spec)
+    taxonomy = load_taxonomy(ROOT / "eval" / "taxonomies" / spec.taxonomy)
+    gold, labels, kept = label_matrix(frame, spec.label_col, spec.sep or "",
+                                      taxonomy.taxonomy.label_ids(spec.kind), spec.file,
+                                      normalize=True)
+    return Labelled(spec, taxonomy, gold, labels, text_list(frame["text"].iloc[kept]))
 
 
 def run_set(spec: LabelledSet, encoder: CachedEncoder, splitter: StatementSplitter
@@ -107,10 +137,8 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown")
     args = parser.parse_args()
     wanted = set(filter(None, args.only.split(",")))
-    settings = Settings()
-    encoder = CachedEncoder(SentenceTransformerEncoder(settings.model or None),
-                            EmbeddingCache(settings.cache_dir / "embeddings"))
-    splitter = StatementSplitter(splitter=settings.splitter)
+    encoder = cached_encoder()
+    splitter = StatementSplitter(splitter=Settings().splitter)
     rows: list[dict[str, Any]] = []
     for spec in SETS:
         if wanted and spec.name not in wanted:

@@ -31,16 +31,11 @@ from sklearn.svm import LinearSVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from eval.bench.accuracy import SETS, load
-from themer.cache import EmbeddingCache
+from eval.bench.accuracy import SETS, cached_encoder, load_labelled
 from themer.classify import f1_optimal_thresholds
 from themer.config import Settings
-from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.evaluation import cv_folds
-from themer.io import text_list
 from themer.segment import StatementSplitter
-from themer.taxonomy import load_taxonomy
-from themer.training import label_matrix
 
 Features = Callable[[np.ndarray, np.ndarray], tuple[Any, Any]]
 
@@ -69,17 +64,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", default="maalej", choices=[s.name for s in SETS])
     args = parser.parse_args()
-    spec = next(s for s in SETS if s.name == args.set)
-    frame = load(spec)
-    taxonomy = load_taxonomy(Path(__file__).resolve().parents[1] / "taxonomies" / spec.taxonomy)
-    gold, _, kept = label_matrix(frame, spec.label_col, spec.sep or "",
-                                 taxonomy.taxonomy.label_ids(spec.kind), spec.file, True)
-    texts = np.asarray(text_list(frame["text"].iloc[kept]), dtype=object)
-    settings = Settings()
-    encoder = CachedEncoder(SentenceTransformerEncoder(settings.model or None),
-                            EmbeddingCache(settings.cache_dir / "embeddings"))
+    data = load_labelled(args.set)
+    gold, texts = data.gold, np.asarray(data.texts, dtype=object)
+    encoder = cached_encoder()
     X = encoder.encode(texts.tolist())
-    spans = list(StatementSplitter(splitter=settings.splitter).split_many(texts.tolist()))
+    spans = list(StatementSplitter(splitter=Settings().splitter).split_many(data.texts))
     owner = np.repeat(np.arange(len(texts)), [len(s) for s in spans])
     S = encoder.encode([span.text for comment in spans for span in comment])
     count = np.bincount(owner, minlength=len(X))[:, None]

@@ -20,16 +20,10 @@ from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from eval.bench.accuracy import SETS, load
-from themer.cache import EmbeddingCache
+from eval.bench.accuracy import SETS, cached_encoder, load_labelled
 from themer.classify import PrototypeScorer
-from themer.config import Settings
-from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.evaluation import cv_folds
-from themer.io import text_list
 from themer.tagger import DEFAULT_PROTOTYPE_PARAMS, prototype_scorer
-from themer.taxonomy import load_taxonomy
-from themer.training import label_matrix
 
 
 def top1(scores: np.ndarray) -> np.ndarray:
@@ -42,15 +36,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", default="maalej", choices=[s.name for s in SETS])
     args = parser.parse_args()
-    spec = next(s for s in SETS if s.name == args.set)
-    frame = load(spec)
-    taxonomy = load_taxonomy(Path(__file__).resolve().parents[1] / "taxonomies" / spec.taxonomy)
-    gold, present, kept = label_matrix(frame, spec.label_col, spec.sep or "",
-                                       taxonomy.taxonomy.label_ids(spec.kind), spec.file, True)
-    settings = Settings()
-    encoder = CachedEncoder(SentenceTransformerEncoder(settings.model or None),
-                            EmbeddingCache(settings.cache_dir / "embeddings"))
-    X = encoder.encode(text_list(frame["text"].iloc[kept]))
+    data = load_labelled(args.set)
+    spec, taxonomy, gold, present = data.spec, data.taxonomy, data.gold, data.labels
+    encoder = cached_encoder()
+    X = encoder.encode(data.texts)
     labels = [label for label in taxonomy.taxonomy.labels(spec.kind) if label.id in present]
     scorer = prototype_scorer(taxonomy, spec.kind, encoder)
     columns = [list(scorer.classes_).index(label.id) for label in labels]
