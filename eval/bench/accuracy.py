@@ -150,6 +150,8 @@ def main() -> None:
             continue
         print(f"done {spec.name}", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
+    # Sets without a score column have no NPS error: None -> NaN, so the column stays numeric.
+    table[["nps_err", "seconds"]] = table[["nps_err", "seconds"]].apply(pd.to_numeric)
     shown = table.assign(
         macro_f1=table["macro_f1"].round(3), micro_f1=table["micro_f1"].round(3),
         abstain=(100 * table["abstain"]).round(1), ece=table["ece"].round(3),
