@@ -27,6 +27,7 @@ from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import LoadResult, load_mapping, load_responses, read_table
 from themer.report import render_eval_report, render_report, write_report
 from themer.segment import StatementSplitter
+from themer.segments import cohort, segment_table, usage_depth
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
@@ -217,6 +218,18 @@ def _write_tags(tagger: Tagger, responses: pd.DataFrame, path: Path, chunk_size:
     return count
 
 
+def _survey_group(responses: pd.DataFrame, input: Path, pool: bool) -> str:
+    """The one survey group analysed; several types need --survey-type or an explicit --pool."""
+    groups = survey_groups(responses)
+    if len(groups) > 1 and not pool:
+        raise InputFileError(
+            f"{input}: the data holds several survey types {groups}; relationship and "
+            "transactional NPS are never pooled silently. Pass --survey-type NAME, or --pool.",
+            code="THM118")
+    responses.attrs["pooled"] = pool
+    return "pooled: " + ", ".join(groups) if pool else next(iter(groups))
+
+
 def _print_table(table: ThemeTable, group: str, limit: int) -> None:
     o = table.overall
     out.print(f"[bold]{group}[/]: NPS {o.nps:+.1f} (95% CI {o.ci_low:+.1f} to {o.ci_high:+.1f}), "
@@ -272,13 +285,7 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
                    date_col=date_col, survey_type_col=survey_type_col, segment=segment,
                    scale=scale, lenient=lenient, encoding=encoding, survey_type=survey_type)
     responses = loaded.responses
-    groups = survey_groups(responses)
-    if len(groups) > 1 and not pool:
-        raise InputFileError(
-            f"{input}: the data holds several survey types {groups}; relationship and "
-            "transactional NPS are never pooled silently. Pass --survey-type NAME, or --pool.",
-            code="THM118")
-    responses.attrs["pooled"] = pool
+    group = _survey_group(responses, input, pool)
     tax = _taxonomy(settings, taxonomy)
     tagger = _tagger(settings, tax, head)
     parts: list[pd.DataFrame] = []
@@ -286,7 +293,6 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     _tag_all(tagger, responses, settings.chunk_size, lambda t: parts.append(t[keep]))
     tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keep)
     table = theme_table(responses, tags, min_n=min_n or settings.min_n)
-    group = "pooled: " + ", ".join(groups) if pool else next(iter(groups))
     _print_table(table, group, limit)
     context = {"input": str(input), "survey type": group, "taxonomy":
                f"{tax.source} v{tax.version}", "classifier": f"areas {tagger.sources['area']}, "
@@ -305,6 +311,68 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     if report is not None:
         write_report(report, render_report(table, title="themer theme report", context=context))
         err.print(f"wrote {report}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
+             score_col: ScoreCol = None, text_col: TextCol = None,
+             survey_type_col: TypeCol = None, segment: SegmentOpt = None,
+             scale: ScaleOpt = "nps", lenient: LenientOpt = False,
+             survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
+             usage_col: Annotated[str | None, typer.Option(
+                 "--usage-col", help="Numeric usage column -> light/medium/heavy tertiles.")
+             ] = None,
+             cohort_col: Annotated[str | None, typer.Option(
+                 "--cohort-col", help="Signup date column -> cohort segment.")] = None,
+             cohort_freq: Annotated[str, typer.Option("--cohort-freq",
+                                                      help="month or quarter")] = "quarter",
+             min_n: Annotated[int | None, typer.Option("--min-n")] = None,
+             hide_small: Annotated[bool, typer.Option(
+                 "--hide-small", help="Leave out groups below --min-n.")] = False,
+             json_out: Annotated[Path | None, typer.Option("--json")] = None,
+             encoding: EncodingOpt = "utf-8-sig") -> None:
+    """NPS by segment, each value against the rest (difference, 95% CI, BH q-value)."""
+    settings = Settings()
+    if cohort_freq not in ("month", "quarter"):
+        raise InputFileError(f"--cohort-freq must be month or quarter, not '{cohort_freq}'.",
+                             code="THM139")
+    derived = {"usage_depth": usage_col, "cohort": cohort_col}
+    extra = [f"{name}={column}" for name, column in derived.items() if column]
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=None, survey_type_col=survey_type_col,
+                   segment=[*(segment or []), *extra], scale=scale, lenient=lenient,
+                   encoding=encoding, survey_type=survey_type)
+    responses = loaded.responses
+    group = _survey_group(responses, input, pool)
+    if usage_col:
+        responses["segment:usage_depth"] = usage_depth(responses["segment:usage_depth"])
+    if cohort_col:
+        responses["segment:cohort"] = cohort(responses["segment:cohort"],
+                                             "month" if cohort_freq == "month" else "quarter")
+    table = segment_table(responses, min_n=min_n or settings.min_n, suppress_small=hide_small)
+    out.print(f"[bold]{group}[/]: NPS {table.overall_nps:+.1f}, n={table.overall_n}; each "
+              f"segment value against the rest, q = Benjamini-Hochberg over "
+              f"{sum(r.q_value is not None for r in table.rows)} comparisons")
+    grid = Table()
+    for name in ("segment", "value", "n", "NPS", "95% CI", "vs rest", "95% CI", "q", ""):
+        grid.add_column(name, justify="left" if name in ("segment", "value", "") else "right")
+    for r in table.rows:
+        flag = ("below, significant" if r.significantly_below else
+                "small n" if r.small_n else "")
+        grid.add_row(r.segment, r.value, str(r.n), f"{r.nps:+.1f}",
+                     f"{r.ci_low:+.0f}..{r.ci_high:+.0f}",
+                     "-" if r.diff is None else f"{r.diff:+.1f}",
+                     "-" if r.diff_ci_low is None or r.diff_ci_high is None
+                     else f"{r.diff_ci_low:+.0f}..{r.diff_ci_high:+.0f}",
+                     "-" if r.q_value is None else f"{r.q_value:.3f}", flag)
+    out.print(grid)
+    if table.suppressed:
+        out.print(f"{table.suppressed} group(s) below n={table.min_n} hidden (--hide-small).")
+    if json_out is not None:
+        _write_json(json_out, {"survey_type": group, "pooled": pool, **table.to_dict(),
+                               "themer_version": __version__})
+        err.print(f"wrote {json_out}", highlight=False)
 
 
 @app.command()
