@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from themer.stats.nps import (
     category_of,
     impact,
     nps,
+    nps_and_variance,
     nps_ci,
     nps_se,
     points_at_stake,
@@ -103,3 +105,12 @@ def test_impact_everyone_mentions_is_zero() -> None:
     assert impact((3, 2, 1), (3, 2, 1)) == 0.0
     with pytest.raises(StatsError):
         impact((4, 0, 0), (3, 2, 1))
+
+
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(0, 60))
+                .filter(lambda c: sum(c) > 0), min_size=1, max_size=10))
+def test_vectorised_nps_matches_the_scalar_functions(groups: list[tuple[int, int, int]]) -> None:
+    score, variance = nps_and_variance(np.asarray(groups))
+    for i, group in enumerate(groups):
+        assert score[i] == pytest.approx(nps(*group))
+        assert np.sqrt(variance[i]) == pytest.approx(nps_se(*group), abs=1e-9)

@@ -17,11 +17,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from themer.errors import InputFileError, StatsError
+from themer.stats.nps import nps_and_variance
 
 __all__ = [
     "SegmentRow",
@@ -36,16 +36,6 @@ Z95 = float(norm.ppf(0.975))
 GROUPS = ("promoter", "passive", "detractor")
 
 
-def _nps_and_var(counts: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Per row of (promoters, passives, detractors): NPS in points and Var(NPS) in points^2."""
-    n = counts.sum(axis=1).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p, d = counts[:, 0] / n, counts[:, 2] / n
-        score = 100.0 * (p - d)
-        variance = 1e4 * np.clip(p + d - (p - d) ** 2, 0.0, None) / n
-    return score, variance
-
-
 def nps_difference(a: Sequence[int], b: Sequence[int]) -> tuple[float, float, float]:
     """NPS(a) - NPS(b) for two independent groups of (promoters, passives, detractors):
     (difference in points, its SE, two-sided p-value). Swapping a and b flips the sign only."""
@@ -53,7 +43,7 @@ def nps_difference(a: Sequence[int], b: Sequence[int]) -> tuple[float, float, fl
     if (counts < 0).any() or (counts.sum(axis=1) == 0).any():
         raise StatsError("both groups need non-negative counts and at least one respondent",
                          code="THM411")
-    score, variance = _nps_and_var(counts)
+    score, variance = nps_and_variance(counts)
     diff = float(score[0] - score[1])
     se = float(np.sqrt(variance.sum()))
     p = 1.0 if se == 0 else float(2 * norm.sf(abs(diff) / se))
@@ -131,7 +121,7 @@ def segment_table(responses: pd.DataFrame, segments: Sequence[str] | None = None
     category = pd.Series(pd.Categorical(responses["category"], categories=list(GROUPS)),
                          index=responses.index)
     total = np.asarray([[int((category == g).sum()) for g in GROUPS]], dtype=np.int64)
-    overall_nps = float(_nps_and_var(total)[0][0])
+    overall_nps = float(nps_and_variance(total)[0][0])
     frames = []
     for name in chosen:
         values = responses[f"segment:{name}"].astype("string").fillna("").str.strip()
@@ -143,8 +133,8 @@ def segment_table(responses: pd.DataFrame, segments: Sequence[str] | None = None
     table = pd.concat(frames, ignore_index=True)
     inside = table[list(GROUPS)].to_numpy(dtype=np.int64)
     rest = total - inside
-    score, variance = _nps_and_var(inside)
-    rest_score, rest_variance = _nps_and_var(rest)
+    score, variance = nps_and_variance(inside)
+    rest_score, rest_variance = nps_and_variance(rest)
     n, rest_n = inside.sum(axis=1), rest.sum(axis=1)
     half = Z95 * np.sqrt(variance)
     diff = score - rest_score

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
 from scipy.stats import norm
 
 from themer.errors import EmptyGroupError, StatsError
@@ -22,6 +24,7 @@ __all__ = [
     "category_of",
     "impact",
     "nps",
+    "nps_and_variance",
     "nps_ci",
     "nps_se",
     "points_at_stake",
@@ -71,6 +74,22 @@ def nps_ci(
     centre = nps(promoters, passives, detractors)
     half = float(norm.ppf(0.5 + level / 2)) * nps_se(promoters, passives, detractors)
     return max(-100.0, centre - half), min(100.0, centre + half)
+
+
+def nps_and_variance(counts: NDArray[np.integer[Any]]
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Vectorised ``nps`` and ``nps_se ** 2`` for many groups at once.
+
+    ``counts``: (groups, 3) promoters, passives, detractors. A group with no respondent gets
+    NaN for both (the scalar functions raise instead).
+    """
+    counts = np.asarray(counts)
+    n = counts.sum(axis=1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p, d = counts[:, 0] / n, counts[:, 2] / n
+        score = 100.0 * (p - d)
+        variance = 1e4 * np.clip(p + d - (p - d) ** 2, 0.0, None) / n
+    return score, variance
 
 
 def impact(theme: tuple[int, int, int], total: tuple[int, int, int]) -> float:
