@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from themer import __version__
+from themer.adoption import adoption_table, gap_matrix
 from themer.analyze import ThemeTable, survey_groups, theme_table
 from themer.cache import EmbeddingCache
 from themer.config import Settings
@@ -372,6 +374,80 @@ def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     if json_out is not None:
         _write_json(json_out, {"survey_type": group, "pooled": pool, **table.to_dict(),
                                "themer_version": __version__})
+        err.print(f"wrote {json_out}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def adoption(input: Path, feature: Annotated[list[str] | None, typer.Option(
+                 "--feature", help="NAME=COLUMN of an adoption flag (1/0, yes/no); repeat.")
+             ] = None,
+             by: Annotated[str | None, typer.Option(
+                 "--by", help="Segment for the feature x segment heatmap (needs --segment).")
+             ] = None,
+             mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+             text_col: TextCol = None, survey_type_col: TypeCol = None,
+             segment: SegmentOpt = None, scale: ScaleOpt = "nps", lenient: LenientOpt = False,
+             survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
+             usage_cut: Annotated[float | None, typer.Option(
+                 "--usage-cut", help="Usage rate splitting the quadrants (default: median).")
+             ] = None,
+             nps_cut: Annotated[float | None, typer.Option(
+                 "--nps-cut", help="NPS splitting the quadrants (default: overall NPS).")
+             ] = None,
+             min_n: Annotated[int | None, typer.Option("--min-n")] = None,
+             json_out: Annotated[Path | None, typer.Option("--json")] = None,
+             encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Feature satisfaction gaps (adopters vs not), usage x NPS quadrants, heatmap by segment."""
+    settings = Settings()
+    flags = []
+    for item in feature or []:
+        name, sep, column = item.partition("=")
+        if not sep or not name or not column:
+            raise InputFileError(f"--feature '{item}': expected NAME=COLUMN.", code="THM143")
+        flags.append(f"feature:{name}={column}")
+    if not flags:
+        raise InputFileError("themer adoption needs --feature NAME=COLUMN (repeat for each "
+                             "feature), e.g. --feature dashboards=uses_dashboards.",
+                             code="THM141")
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=None, survey_type_col=survey_type_col,
+                   segment=[*(segment or []), *flags], scale=scale, lenient=lenient,
+                   encoding=encoding, survey_type=survey_type)
+    responses = loaded.responses
+    group = _survey_group(responses, input, pool)
+    floor = min_n or settings.min_n
+    gaps = adoption_table(responses, min_n=floor, usage_cut=usage_cut, nps_cut=nps_cut)
+    out.print(f"[bold]{group}[/]: n={len(responses)}; gap = NPS(adopters) - NPS(non-adopters), "
+              f"q = Benjamini-Hochberg over {sum(g.q_value is not None for g in gaps)} features")
+    grid = Table()
+    for name in ("feature", "usage %", "NPS users", "NPS non-users", "gap", "95% CI", "q",
+                 "quadrant"):
+        grid.add_column(name, justify="left" if name in ("feature", "quadrant") else "right")
+
+    def signed(value: float | None, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:+.{digits}f}"
+
+    for g in gaps:
+        grid.add_row(g.feature, f"{100 * g.usage_rate:.0f}", signed(g.nps_adopters),
+                     signed(g.nps_non_adopters), signed(g.gap),
+                     f"{signed(g.gap_ci_low, 0)}..{signed(g.gap_ci_high, 0)}",
+                     "-" if g.q_value is None else f"{g.q_value:.3f}",
+                     (g.quadrant or "") + (" (small n)" if g.small_n else ""))
+    out.print(grid)
+    payload: dict[str, Any] = {"survey_type": group, "pooled": pool, "min_n": floor,
+                               "features": [asdict(g) for g in gaps]}
+    if by is not None:
+        heat, cells = gap_matrix(responses, by, min_n=floor)
+        out.print(f"gap by {by} (points; blank = a side below n={floor}):")
+        out.print(heat.round(1).to_string(na_rep=""))
+        payload["heatmap"] = {"segment": by, "features": heat.index.tolist(),
+                              "values": heat.columns.tolist(),
+                              "gap": [[None if pd.isna(v) else float(v) for v in row]
+                                      for row in heat.to_numpy()],
+                              "cells": [asdict(c) for c in cells]}
+    if json_out is not None:
+        _write_json(json_out, {**payload, "themer_version": __version__})
         err.print(f"wrote {json_out}", highlight=False)
 
 
