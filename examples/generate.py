@@ -155,6 +155,8 @@ def _compose(rng: random.Random, mood: float) -> tuple[str, list[str], list[str]
 
 def main(out_dir: Path = HERE, n_responses: int = N_RESPONSES) -> None:
     rng = random.Random(SEED)
+    # Behaviour columns draw from their own stream: adding them changed no other column.
+    behaviour = random.Random(SEED + 1)
     rows, truth = [], []
     start = date(2025, 1, 1)
     for i in range(n_responses):
@@ -183,6 +185,9 @@ def main(out_dir: Path = HERE, n_responses: int = N_RESPONSES) -> None:
             "company_size": rng.choice(SIZES),
             "cohort": f"{signup.year}-Q{(signup.month - 1) // 3 + 1}",
             "signup_date": signup.isoformat(), **adoption,
+            # Happier customers log in more and activated sooner (effect sizes are invented).
+            "weekly_logins": max(0, round(behaviour.gauss(3.0 + 1.5 * mood, 2.0))),
+            "days_to_activation": max(1, round(behaviour.gauss(14.0 - 4.0 * mood, 6.0))),
         })
         for question, (_, areas, types, _) in comments.items():
             if areas or types:

@@ -25,7 +25,8 @@ from statsmodels.stats.multitest import multipletests
 from themer.errors import InputFileError
 from themer.stats.nps import nps_and_variance
 
-__all__ = ["FeatureGap", "adoption_flags", "adoption_table", "gap_matrix", "quadrant"]
+__all__ = ["FeatureGap", "adoption_flags", "adoption_frame", "adoption_table", "gap_matrix",
+           "quadrant"]
 
 GROUPS = ("promoter", "passive", "detractor")
 FEATURE_COLUMN = "segment:feature:"
@@ -122,7 +123,9 @@ def _replace(gap: FeatureGap, **changes: Any) -> FeatureGap:
     return FeatureGap(**{**asdict(gap), **changes})
 
 
-def _flag_frame(responses: pd.DataFrame, features: Sequence[str] | None) -> pd.DataFrame:
+def adoption_frame(responses: pd.DataFrame, features: Sequence[str] | None = None
+                   ) -> pd.DataFrame:
+    """One boolean column per feature (<NA> = unknown), from the ``feature:NAME`` segments."""
     available = [c.removeprefix(FEATURE_COLUMN) for c in responses.columns
                  if c.startswith(FEATURE_COLUMN)]
     chosen = list(features) if features is not None else available
@@ -142,7 +145,7 @@ def adoption_table(responses: pd.DataFrame, features: Sequence[str] | None = Non
                    min_n: int = 30, usage_cut: float | None = None,
                    nps_cut: float | None = None) -> list[FeatureGap]:
     """Satisfaction gap and usage x NPS quadrant of each feature, worst gap first."""
-    flags = _flag_frame(responses, features)
+    flags = adoption_frame(responses, features)
     gaps = _with_q_values(_gaps(responses["category"], flags, min_n, None))
     counts = np.asarray([[int((responses["category"] == g).sum()) for g in GROUPS]])
     overall = float(nps_and_variance(counts)[0][0])
@@ -163,7 +166,7 @@ def gap_matrix(responses: pd.DataFrame, segment: str, features: Sequence[str] | 
     if column not in responses.columns:
         raise InputFileError(f"no segment column for '{segment}': pass --segment "
                              f"{segment}=ColumnName.", code="THM136")
-    flags = _flag_frame(responses, features)
+    flags = adoption_frame(responses, features)
     values = responses[column].astype("string").fillna("").str.strip()
     cells: list[FeatureGap] = []
     for value in sorted(v for v in values.unique() if v):

@@ -19,8 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from themer import __version__
-from themer.adoption import adoption_table, gap_matrix
+from themer.adoption import adoption_frame, adoption_table, gap_matrix
 from themer.analyze import ThemeTable, survey_groups, theme_table
+from themer.behaviour import behaviour_table
 from themer.cache import EmbeddingCache
 from themer.config import Settings
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
@@ -400,12 +401,7 @@ def adoption(input: Path, feature: Annotated[list[str] | None, typer.Option(
              encoding: EncodingOpt = "utf-8-sig") -> None:
     """Feature satisfaction gaps (adopters vs not), usage x NPS quadrants, heatmap by segment."""
     settings = Settings()
-    flags = []
-    for item in feature or []:
-        name, sep, column = item.partition("=")
-        if not sep or not name or not column:
-            raise InputFileError(f"--feature '{item}': expected NAME=COLUMN.", code="THM143")
-        flags.append(f"feature:{name}={column}")
+    flags = _named_columns(feature, "feature", "--feature")
     if not flags:
         raise InputFileError("themer adoption needs --feature NAME=COLUMN (repeat for each "
                              "feature), e.g. --feature dashboards=uses_dashboards.",
@@ -449,6 +445,74 @@ def adoption(input: Path, feature: Annotated[list[str] | None, typer.Option(
     if json_out is not None:
         _write_json(json_out, {**payload, "themer_version": __version__})
         err.print(f"wrote {json_out}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def behaviour(input: Path, measure: Annotated[list[str] | None, typer.Option(
+                  "--measure", help="NAME=COLUMN of a numeric behaviour column; repeat.")
+              ] = None,
+              feature: Annotated[list[str] | None, typer.Option(
+                  "--feature", help="NAME=COLUMN adoption flag; adds 'features_adopted'.")
+              ] = None,
+              mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+              text_col: TextCol = None, survey_type_col: TypeCol = None, scale: ScaleOpt = "nps",
+              lenient: LenientOpt = False, survey_type: SurveyTypeOpt = None,
+              pool: PoolOpt = False, min_n: Annotated[int | None, typer.Option("--min-n")] = None,
+              json_out: Annotated[Path | None, typer.Option("--json")] = None,
+              encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Promoters vs detractors on behaviour: means, medians, effect size, Mann-Whitney, BH q."""
+    settings = Settings()
+    columns = [*_named_columns(measure, "measure", "--measure"),
+               *_named_columns(feature, "feature", "--feature")]
+    if not columns:
+        raise InputFileError("themer behaviour needs --measure NAME=COLUMN (e.g. --measure "
+                             "logins=weekly_logins) and/or --feature NAME=COLUMN.",
+                             code="THM144")
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=None, survey_type_col=survey_type_col,
+                   segment=columns, scale=scale, lenient=lenient, encoding=encoding,
+                   survey_type=survey_type)
+    responses = loaded.responses
+    group = _survey_group(responses, input, pool)
+    measures = {c.removeprefix("segment:measure:"): responses[c] for c in responses.columns
+                if c.startswith("segment:measure:")}
+    if feature:
+        flags = adoption_frame(responses)
+        measures["features_adopted"] = flags.sum(axis=1, skipna=True).astype(float)
+    rows = behaviour_table(responses, measures, min_n=min_n or settings.min_n)
+    out.print(f"[bold]{group}[/]: promoters vs detractors (passives left out); effect = "
+              "rank-biserial, test = Mann-Whitney, q = Benjamini-Hochberg")
+    grid = Table()
+    for name in ("measure", "promoters mean", "detractors mean", "median P / D", "effect", "q",
+                 ""):
+        grid.add_column(name, justify="left" if name in ("measure", "") else "right")
+
+    def number(value: float | None, spec: str = ".2f") -> str:
+        return "-" if value is None else format(value, spec)
+
+    for r in rows:
+        grid.add_row(r.measure, number(r.promoters_mean), number(r.detractors_mean),
+                     f"{number(r.promoters_median, 'g')} / {number(r.detractors_median, 'g')}",
+                     number(r.rank_biserial, "+.2f"), number(r.q_value, ".3f"),
+                     "small n" if r.small_n else "")
+    out.print(grid)
+    if json_out is not None:
+        _write_json(json_out, {"survey_type": group, "pooled": pool,
+                               "measures": [asdict(r) for r in rows],
+                               "themer_version": __version__})
+        err.print(f"wrote {json_out}", highlight=False)
+
+
+def _named_columns(items: list[str] | None, prefix: str, flag: str) -> list[str]:
+    """NAME=COLUMN options as segment specs 'prefix:NAME=COLUMN'."""
+    specs = []
+    for item in items or []:
+        name, sep, column = item.partition("=")
+        if not sep or not name or not column:
+            raise InputFileError(f"{flag} '{item}': expected NAME=COLUMN.", code="THM143")
+        specs.append(f"{prefix}:{name}={column}")
+    return specs
 
 
 @app.command()
