@@ -34,6 +34,7 @@ from themer.segments import cohort, segment_table, usage_depth
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
+from themer.trends import nps_by_period
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   help="themer: turn NPS comments into a theme table.")
@@ -372,10 +373,7 @@ def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     out.print(grid)
     if table.suppressed:
         out.print(f"{table.suppressed} group(s) below n={table.min_n} hidden (--hide-small).")
-    if json_out is not None:
-        _write_json(json_out, {"survey_type": group, "pooled": pool, **table.to_dict(),
-                               "themer_version": __version__})
-        err.print(f"wrote {json_out}", highlight=False)
+    _save_json(json_out, {"survey_type": group, "pooled": pool, **table.to_dict()})
 
 
 @app.command()
@@ -442,9 +440,7 @@ def adoption(input: Path, feature: Annotated[list[str] | None, typer.Option(
                               "gap": [[None if pd.isna(v) else float(v) for v in row]
                                       for row in heat.to_numpy()],
                               "cells": [asdict(c) for c in cells]}
-    if json_out is not None:
-        _write_json(json_out, {**payload, "themer_version": __version__})
-        err.print(f"wrote {json_out}", highlight=False)
+    _save_json(json_out, payload)
 
 
 @app.command()
@@ -497,11 +493,49 @@ def behaviour(input: Path, measure: Annotated[list[str] | None, typer.Option(
                      number(r.rank_biserial, "+.2f"), number(r.q_value, ".3f"),
                      "small n" if r.small_n else "")
     out.print(grid)
-    if json_out is not None:
-        _write_json(json_out, {"survey_type": group, "pooled": pool,
-                               "measures": [asdict(r) for r in rows],
-                               "themer_version": __version__})
-        err.print(f"wrote {json_out}", highlight=False)
+    _save_json(json_out, {"survey_type": group, "pooled": pool,
+                          "measures": [asdict(r) for r in rows]})
+
+
+@app.command()
+@handle_errors
+def trends(input: Path, period: Annotated[str, typer.Option(
+               "--period", help="month or quarter")] = "month",
+           mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+           text_col: TextCol = None, date_col: DateCol = None, survey_type_col: TypeCol = None,
+           scale: ScaleOpt = "nps", lenient: LenientOpt = False,
+           survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
+           min_n: Annotated[int | None, typer.Option("--min-n")] = None,
+           json_out: Annotated[Path | None, typer.Option("--json")] = None,
+           encoding: EncodingOpt = "utf-8-sig") -> None:
+    """NPS per month or quarter with 95% intervals and the change from the period before."""
+    settings = Settings()
+    if period not in ("month", "quarter"):
+        raise InputFileError(f"--period must be month or quarter, not '{period}'.",
+                             code="THM139")
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
+                   segment=None, scale=scale, lenient=lenient, encoding=encoding,
+                   survey_type=survey_type)
+    responses = loaded.responses
+    group = _survey_group(responses, input, pool)
+    rows = nps_by_period(responses, "month" if period == "month" else "quarter",
+                         min_n=min_n or settings.min_n)
+    out.print(f"[bold]{group}[/]: NPS per {period}; change vs the previous {period}, "
+              f"q = Benjamini-Hochberg over the changes")
+    grid = Table()
+    for name in (period, "n", "NPS", "95% CI", "change", "95% CI", "q", ""):
+        grid.add_column(name, justify="left" if name in (period, "") else "right")
+    for r in rows:
+        grid.add_row(r.period, str(r.n), f"{r.nps:+.1f}", f"{r.ci_low:+.0f}..{r.ci_high:+.0f}",
+                     "-" if r.change is None else f"{r.change:+.1f}",
+                     "-" if r.change_ci_low is None or r.change_ci_high is None
+                     else f"{r.change_ci_low:+.0f}..{r.change_ci_high:+.0f}",
+                     "-" if r.q_value is None else f"{r.q_value:.3f}",
+                     "small n" if r.small_n else "")
+    out.print(grid)
+    _save_json(json_out, {"survey_type": group, "pooled": pool, "period": period,
+                          "periods": [asdict(r) for r in rows]})
 
 
 def _named_columns(items: list[str] | None, prefix: str, flag: str) -> list[str]:
@@ -561,6 +595,13 @@ def _write_json(path: Path, data: Any) -> None:
     tmp = _atomic_path(path)
     tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
     tmp.replace(path)
+
+
+def _save_json(path: Path | None, payload: dict[str, Any]) -> None:
+    """--json output of an analysis command: the payload plus themer's version, atomically."""
+    if path is not None:
+        _write_json(path, {**payload, "themer_version": __version__})
+        err.print(f"wrote {path}", highlight=False)
 
 
 def _read_json(path: Path) -> Any:
