@@ -28,6 +28,7 @@ from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import LoadResult, load_mapping, load_responses, read_table
+from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.report import render_eval_report, render_report, write_report
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
@@ -536,6 +537,70 @@ def trends(input: Path, period: Annotated[str, typer.Option(
     out.print(grid)
     _save_json(json_out, {"survey_type": group, "pooled": pool, "period": period,
                           "periods": [asdict(r) for r in rows]})
+
+
+@app.command()
+@handle_errors
+def pmf(input: Path, cohort_col: Annotated[str | None, typer.Option(
+            "--cohort-col", help="Signup date column -> cohorts for the 40% promoter line.")
+        ] = None,
+        cohort_freq: Annotated[str, typer.Option("--cohort-freq",
+                                                 help="month or quarter")] = "quarter",
+        mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+        text_col: TextCol = None, survey_type_col: TypeCol = None, segment: SegmentOpt = None,
+        scale: ScaleOpt = "nps", lenient: LenientOpt = False,
+        survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
+        min_n: Annotated[int | None, typer.Option("--min-n")] = None,
+        json_out: Annotated[Path | None, typer.Option("--json")] = None,
+        encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Survey types side by side; promoter share per cohort vs 40%; NPS spread per segment."""
+    settings = Settings()
+    if cohort_freq not in ("month", "quarter"):
+        raise InputFileError(f"--cohort-freq must be month or quarter, not '{cohort_freq}'.",
+                             code="THM139")
+    extra = [f"cohort={cohort_col}"] if cohort_col else []
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=None, survey_type_col=survey_type_col,
+                   segment=[*(segment or []), *extra], scale=scale, lenient=lenient,
+                   encoding=encoding, survey_type=None)
+    everyone = loaded.responses
+    types = by_survey_type(everyone)
+    out.print("survey types, side by side (never averaged): " + "; ".join(
+        f"{t.survey_type} NPS {t.nps:+.1f} ({t.ci_low:+.0f}..{t.ci_high:+.0f}), n={t.n}"
+        for t in types))
+    responses = everyone
+    if survey_type is not None:
+        responses = everyone[everyone["survey_type"] == survey_type].reset_index(drop=True)
+        if responses.empty:
+            raise InputFileError(f"{input}: no responses of survey type '{survey_type}'.",
+                                 code="THM115")
+    group = _survey_group(responses, input, pool)
+    payload: dict[str, Any] = {"survey_types": [asdict(t) for t in types],
+                               "survey_type": group, "pooled": pool}
+    if cohort_col:
+        responses["segment:cohort"] = cohort(responses["segment:cohort"],
+                                             "month" if cohort_freq == "month" else "quarter")
+        fits = cohort_fit(responses, min_n=min_n or settings.min_n)
+        grid = Table(title=f"{group}: promoter share per cohort vs the 40% line")
+        for name in ("cohort", "n", "promoters %", "95% CI (Wilson)", "signal"):
+            grid.add_column(name, justify="left" if name in ("cohort", "signal") else "right")
+        for f in fits:
+            grid.add_row(f.cohort, str(f.n), f"{100 * f.promoter_share:.1f}",
+                         f"{100 * f.ci_low:.0f}..{100 * f.ci_high:.0f}",
+                         f.signal + (" (small n)" if f.small_n else ""))
+        out.print(grid)
+        payload["cohorts"] = [asdict(f) for f in fits]
+    spreads = [segment_spread(responses, c.removeprefix("segment:"))
+               for c in responses.columns if c.startswith("segment:") and c != "segment:cohort"]
+    for sp in spreads:
+        out.print(f"{sp.segment}: NPS {sp.nps_min:+.1f} to {sp.nps_max:+.1f} over {sp.values} "
+                  f"values, weighted SD {sp.weighted_sd:.1f} points, chi-square p "
+                  f"{sp.chi2_p_value:.3g}")
+    payload["segment_spread"] = [asdict(sp) for sp in spreads]
+    if not cohort_col and not spreads:
+        raise InputFileError("themer pmf needs --cohort-col SIGNUP_DATE and/or --segment "
+                             "NAME=COLUMN.", code="THM148")
+    _save_json(json_out, payload)
 
 
 def _named_columns(items: list[str] | None, prefix: str, flag: str) -> list[str]:
