@@ -624,7 +624,7 @@ def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")
           taxonomy: TaxonomyOpt = None, encoding: EncodingOpt = "utf-8-sig",
           threshold: Annotated[float | None, typer.Option("--threshold")] = None,
           normalize_labels: NormalizeOpt = False) -> None:
-    """Fit a calibrated logistic head on frozen embeddings; save arrays + JSON under -o."""
+    """Fit a calibrated head on frozen embeddings + the words (TF-IDF); arrays + JSON under -o."""
     settings = Settings()
     kind = _label_kind(label_kind)
     frame = read_table(labelled, encoding=encoding)
