@@ -23,16 +23,15 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from themer.errors import InputFileError
-from themer.stats.nps import nps_and_variance
+from themer.stats.nps import NPS_GROUPS, Z95, nps_and_variance
 
 __all__ = ["FeatureGap", "adoption_flags", "adoption_frame", "adoption_table", "gap_matrix",
            "quadrant"]
 
-GROUPS = ("promoter", "passive", "detractor")
+GROUPS = NPS_GROUPS
 FEATURE_COLUMN = "segment:feature:"
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "t"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "f"})
-Z95 = float(norm.ppf(0.975))
 
 
 def adoption_flags(values: pd.Series, name: str,

@@ -11,27 +11,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency, norm
+from scipy.stats import chi2_contingency
 from statsmodels.stats.proportion import proportion_confint
 
 from themer.errors import InputFileError
-from themer.stats.nps import nps_and_variance
+from themer.segments import category_counts
+from themer.stats.nps import Z95, nps_and_variance
 
 __all__ = ["CohortFit", "SegmentSpread", "TypeNps", "by_survey_type", "cohort_fit",
            "segment_spread"]
 
-GROUPS = ("promoter", "passive", "detractor")
 PMF_LINE = 0.40
-Z95 = float(norm.ppf(0.975))
 
 
 def _counts(responses: pd.DataFrame, column: str) -> pd.DataFrame:
-    """(value x promoter/passive/detractor) counts; blank values left out."""
-    values = responses[column].astype("string").fillna("").str.strip()
-    known = values != ""
-    category = pd.Categorical(responses.loc[known, "category"], categories=list(GROUPS))
-    counts = pd.crosstab(values[known].to_numpy(), category, dropna=False)
-    return counts.reindex(columns=list(GROUPS), fill_value=0).sort_index()
+    return category_counts(responses[column], responses["category"])
 
 
 @dataclass(frozen=True)

@@ -21,19 +21,41 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from themer.errors import InputFileError, StatsError
-from themer.stats.nps import nps_and_variance
+from themer.stats.nps import NPS_GROUPS, Z95, nps_and_variance
 
 __all__ = [
     "SegmentRow",
     "SegmentTable",
+    "as_categories",
+    "category_counts",
     "cohort",
     "nps_difference",
     "segment_table",
     "usage_depth",
 ]
 
-Z95 = float(norm.ppf(0.975))
-GROUPS = ("promoter", "passive", "detractor")
+GROUPS = list(NPS_GROUPS)
+
+
+def as_categories(categories: pd.Series) -> pd.Series:
+    """The NPS groups as a categorical Series (fixed order promoter, passive, detractor)."""
+    return pd.Series(pd.Categorical(categories, categories=GROUPS), index=categories.index)
+
+
+def category_counts(keys: pd.Series, categories: pd.Series) -> pd.DataFrame:
+    """(key x promoter/passive/detractor) counts, keys sorted; blank or missing keys left out.
+
+    ``keys`` and ``categories`` are aligned on their index (rows of the same response frame).
+    Pass ``categories`` as a categorical Series when counting many key columns against the
+    same responses: converting a million strings to a categorical each time dominates.
+    """
+    if not isinstance(categories.dtype, pd.CategoricalDtype):
+        categories = as_categories(categories)
+    text = keys.astype("string").fillna("").str.strip()
+    known = text != ""
+    # Series (same index), not numpy arrays: segments_1m.py took 3.5 s this way, 8 s with arrays.
+    counts = pd.crosstab(text[known], categories[known], dropna=False)
+    return counts.reindex(columns=GROUPS, fill_value=0).sort_index()
 
 
 def nps_difference(a: Sequence[int], b: Sequence[int]) -> tuple[float, float, float]:
@@ -118,20 +140,16 @@ def segment_table(responses: pd.DataFrame, segments: Sequence[str] | None = None
                              code="THM136")
     if len(responses) == 0:
         raise InputFileError("no responses to segment.", code="THM137")
-    category = pd.Series(pd.Categorical(responses["category"], categories=list(GROUPS)),
-                         index=responses.index)
-    total = np.asarray([[int((category == g).sum()) for g in GROUPS]], dtype=np.int64)
+    category = as_categories(responses["category"])
+    total = category.value_counts().reindex(GROUPS).to_numpy(dtype=np.int64)[None, :]
     overall_nps = float(nps_and_variance(total)[0][0])
     frames = []
     for name in chosen:
-        values = responses[f"segment:{name}"].astype("string").fillna("").str.strip()
-        known = values != ""
-        counts = pd.crosstab(values[known], category[known], dropna=False)
-        counts = counts.reindex(columns=list(GROUPS), fill_value=0)
+        counts = category_counts(responses[f"segment:{name}"], category)
         frames.append(pd.DataFrame({"segment": name, "value": counts.index.astype(str)})
-                      .join(pd.DataFrame(counts.to_numpy(), columns=list(GROUPS))))
+                      .join(pd.DataFrame(counts.to_numpy(), columns=GROUPS)))
     table = pd.concat(frames, ignore_index=True)
-    inside = table[list(GROUPS)].to_numpy(dtype=np.int64)
+    inside = table[GROUPS].to_numpy(dtype=np.int64)
     rest = total - inside
     score, variance = nps_and_variance(inside)
     rest_score, rest_variance = nps_and_variance(rest)

@@ -17,12 +17,11 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from themer.errors import InputFileError
-from themer.stats.nps import nps_and_variance
+from themer.segments import category_counts
+from themer.stats.nps import Z95, nps_and_variance
 
 __all__ = ["PeriodRow", "nps_by_period"]
 
-Z95 = float(norm.ppf(0.975))
-GROUPS = ("promoter", "passive", "detractor")
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,8 @@ def nps_by_period(responses: pd.DataFrame, period: Literal["month", "quarter"] =
                              "response was given).", code="THM145")
     dates = pd.to_datetime(responses["date"], errors="coerce")
     known = dates.notna()
-    periods = dates[known].dt.to_period("M" if period == "month" else "Q").astype(str)
-    category = pd.Categorical(responses.loc[known, "category"], categories=list(GROUPS))
-    counts = pd.crosstab(periods.to_numpy(), category, dropna=False)
-    counts = counts.reindex(columns=list(GROUPS), fill_value=0).sort_index()
+    periods = dates.dt.to_period("M" if period == "month" else "Q").astype("string")
+    counts = category_counts(periods.where(known), responses["category"])
     matrix = counts.to_numpy(dtype=np.int64)
     score, variance = nps_and_variance(matrix)
     n = matrix.sum(axis=1)

@@ -19,6 +19,8 @@ from scipy.stats import norm
 from themer.errors import EmptyGroupError, StatsError
 
 __all__ = [
+    "NPS_GROUPS",
+    "Z95",
     "Category",
     "NpsSummary",
     "category_of",
@@ -32,6 +34,8 @@ __all__ = [
 ]
 
 Category = Literal["promoter", "passive", "detractor"]
+NPS_GROUPS: tuple[Category, Category, Category] = ("promoter", "passive", "detractor")
+Z95 = float(norm.ppf(0.975))  # two-sided 95% normal quantile, for every interval in themer
 
 
 def category_of(score: int) -> Category:
