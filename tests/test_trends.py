@@ -42,6 +42,8 @@ def test_periods_hand_case() -> None:
 def test_needs_dates() -> None:
     with pytest.raises(InputFileError, match="--date-col"):
         nps_by_period(pd.DataFrame({"category": ["promoter"], "date": [None]}))
+    with pytest.raises(InputFileError, match="no parseable response dates"):
+        nps_by_period(pd.DataFrame({"category": ["promoter"], "date": ["last week"]}))
 
 
 def test_cli_trends(tmp_path: Path, survey_csv: Path) -> None:

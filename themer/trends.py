@@ -47,6 +47,10 @@ def nps_by_period(responses: pd.DataFrame, period: Literal["month", "quarter"] =
                              "response was given).", code="THM145")
     dates = pd.to_datetime(responses["date"], errors="coerce")
     known = dates.notna()
+    if not known.any():
+        raise InputFileError(f"no parseable response dates (first value: "
+                             f"{responses['date'].iloc[0]!r}); pass --date-col with ISO dates "
+                             "such as 2025-03-31.", code="THM145")
     periods = dates.dt.to_period("M" if period == "month" else "Q").astype("string")
     counts = category_counts(periods.where(known), responses["category"])
     matrix = counts.to_numpy(dtype=np.int64)
