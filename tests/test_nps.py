@@ -14,6 +14,7 @@ from themer.stats.nps import (
     nps,
     nps_and_variance,
     nps_ci,
+    nps_interval,
     nps_se,
     points_at_stake,
     summarize,
@@ -114,3 +115,6 @@ def test_vectorised_nps_matches_the_scalar_functions(groups: list[tuple[int, int
     for i, group in enumerate(groups):
         assert score[i] == pytest.approx(nps(*group))
         assert np.sqrt(variance[i]) == pytest.approx(nps_se(*group), abs=1e-9)
+    low, high = nps_interval(score, variance)
+    for i, group in enumerate(groups):
+        assert (low[i], high[i]) == pytest.approx(nps_ci(*group), abs=1e-9)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import pandas as pd
 import typer
@@ -57,6 +57,8 @@ SurveyTypeOpt = Annotated[str | None, typer.Option("--survey-type", help="Use on
 PoolOpt = Annotated[bool, typer.Option("--pool", help="Pool all survey types (explicitly).")]
 HeadOpt = Annotated[list[Path] | None, typer.Option("--head", help="Trained head folder.")]
 EncodingOpt = Annotated[str, typer.Option("--encoding", help="Input text encoding.")]
+MinNOpt = Annotated[int | None, typer.Option("--min-n", help="Flag groups smaller than this.")]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON.")]
 NormalizeOpt = Annotated[bool, typer.Option(
     "--normalize-labels", help="Match gold labels to taxonomy ids case- and punctuation-"
     "insensitively ('APP USABILITY' -> app_usability).")]
@@ -115,14 +117,20 @@ def _load(path: Path, *, mapping: Path | None, id_col: str | None, score_col: st
     if result.problems:
         err.print(f"{len(result.problems)} problem(s); {len(result.responses)} of "
                   f"{result.n_input_rows} rows kept.", highlight=False)
-    responses = result.responses
-    if survey_type is not None:
-        available = survey_groups(responses)
-        if survey_type not in available:
-            raise InputFileError(f"{path}: no responses of survey type '{survey_type}'; "
-                                 f"types present: {available}.", code="THM115")
-        responses = responses[responses["survey_type"] == survey_type].reset_index(drop=True)
+    responses = _only_survey_type(result.responses, survey_type, path)
     return LoadResult(responses, result.mapping, result.problems, result.n_input_rows)
+
+
+def _only_survey_type(responses: pd.DataFrame, survey_type: str | None,
+                      path: Path) -> pd.DataFrame:
+    """The responses of one survey type (all of them when ``survey_type`` is None)."""
+    if survey_type is None:
+        return responses
+    available = survey_groups(responses)
+    if survey_type not in available:
+        raise InputFileError(f"{path}: no responses of survey type '{survey_type}'; "
+                             f"types present: {available}.", code="THM115")
+    return responses[responses["survey_type"] == survey_type].reset_index(drop=True)
 
 
 def _taxonomy(settings: Settings, path: Path | None) -> TaxonomyInfo:
@@ -223,6 +231,14 @@ def _write_tags(tagger: Tagger, responses: pd.DataFrame, path: Path, chunk_size:
     return count
 
 
+def _period(value: str, flag: str) -> Literal["month", "quarter"]:
+    if value == "month":
+        return "month"
+    if value == "quarter":
+        return "quarter"
+    raise InputFileError(f"{flag} must be month or quarter, not '{value}'.", code="THM139")
+
+
 def _survey_group(responses: pd.DataFrame, input: Path, pool: bool) -> str:
     """The one survey group analysed; several types need --survey-type or an explicit --pool."""
     groups = survey_groups(responses)
@@ -279,9 +295,9 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
            survey_type_col: TypeCol = None, segment: SegmentOpt = None, scale: ScaleOpt = "nps",
            taxonomy: TaxonomyOpt = None, head: HeadOpt = None, lenient: LenientOpt = False,
            survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
-           json_out: Annotated[Path | None, typer.Option("--json")] = None,
+           json_out: JsonOpt = None,
            report: Annotated[Path | None, typer.Option("--report", help="Write HTML.")] = None,
-           min_n: Annotated[int | None, typer.Option("--min-n")] = None,
+           min_n: MinNOpt = None,
            limit: Annotated[int, typer.Option("--limit", help="Rows printed.")] = 40,
            encoding: EncodingOpt = "utf-8-sig") -> None:
     """Print the per-theme NPS table (worst first); optionally write JSON and an HTML report."""
@@ -332,16 +348,14 @@ def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
                  "--cohort-col", help="Signup date column -> cohort segment.")] = None,
              cohort_freq: Annotated[str, typer.Option("--cohort-freq",
                                                       help="month or quarter")] = "quarter",
-             min_n: Annotated[int | None, typer.Option("--min-n")] = None,
+             min_n: MinNOpt = None,
              hide_small: Annotated[bool, typer.Option(
                  "--hide-small", help="Leave out groups below --min-n.")] = False,
-             json_out: Annotated[Path | None, typer.Option("--json")] = None,
+             json_out: JsonOpt = None,
              encoding: EncodingOpt = "utf-8-sig") -> None:
     """NPS by segment, each value against the rest (difference, 95% CI, BH q-value)."""
     settings = Settings()
-    if cohort_freq not in ("month", "quarter"):
-        raise InputFileError(f"--cohort-freq must be month or quarter, not '{cohort_freq}'.",
-                             code="THM139")
+    freq = _period(cohort_freq, "--cohort-freq")
     derived = {"usage_depth": usage_col, "cohort": cohort_col}
     extra = [f"{name}={column}" for name, column in derived.items() if column]
     loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
@@ -353,8 +367,7 @@ def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     if usage_col:
         responses["segment:usage_depth"] = usage_depth(responses["segment:usage_depth"])
     if cohort_col:
-        responses["segment:cohort"] = cohort(responses["segment:cohort"],
-                                             "month" if cohort_freq == "month" else "quarter")
+        responses["segment:cohort"] = cohort(responses["segment:cohort"], freq)
     table = segment_table(responses, min_n=min_n or settings.min_n, suppress_small=hide_small)
     out.print(f"[bold]{group}[/]: NPS {table.overall_nps:+.1f}, n={table.overall_n}; each "
               f"segment value against the rest, q = Benjamini-Hochberg over "
@@ -395,8 +408,8 @@ def adoption(input: Path, feature: Annotated[list[str] | None, typer.Option(
              nps_cut: Annotated[float | None, typer.Option(
                  "--nps-cut", help="NPS splitting the quadrants (default: overall NPS).")
              ] = None,
-             min_n: Annotated[int | None, typer.Option("--min-n")] = None,
-             json_out: Annotated[Path | None, typer.Option("--json")] = None,
+             min_n: MinNOpt = None,
+             json_out: JsonOpt = None,
              encoding: EncodingOpt = "utf-8-sig") -> None:
     """Feature satisfaction gaps (adopters vs not), usage x NPS quadrants, heatmap by segment."""
     settings = Settings()
@@ -455,8 +468,8 @@ def behaviour(input: Path, measure: Annotated[list[str] | None, typer.Option(
               mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
               text_col: TextCol = None, survey_type_col: TypeCol = None, scale: ScaleOpt = "nps",
               lenient: LenientOpt = False, survey_type: SurveyTypeOpt = None,
-              pool: PoolOpt = False, min_n: Annotated[int | None, typer.Option("--min-n")] = None,
-              json_out: Annotated[Path | None, typer.Option("--json")] = None,
+              pool: PoolOpt = False, min_n: MinNOpt = None,
+              json_out: JsonOpt = None,
               encoding: EncodingOpt = "utf-8-sig") -> None:
     """Promoters vs detractors on behaviour: means, medians, effect size, Mann-Whitney, BH q."""
     settings = Settings()
@@ -506,22 +519,19 @@ def trends(input: Path, period: Annotated[str, typer.Option(
            text_col: TextCol = None, date_col: DateCol = None, survey_type_col: TypeCol = None,
            scale: ScaleOpt = "nps", lenient: LenientOpt = False,
            survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
-           min_n: Annotated[int | None, typer.Option("--min-n")] = None,
-           json_out: Annotated[Path | None, typer.Option("--json")] = None,
+           min_n: MinNOpt = None,
+           json_out: JsonOpt = None,
            encoding: EncodingOpt = "utf-8-sig") -> None:
     """NPS per month or quarter with 95% intervals and the change from the period before."""
     settings = Settings()
-    if period not in ("month", "quarter"):
-        raise InputFileError(f"--period must be month or quarter, not '{period}'.",
-                             code="THM139")
+    unit = _period(period, "--period")
     loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
                    text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
                    segment=None, scale=scale, lenient=lenient, encoding=encoding,
                    survey_type=survey_type)
     responses = loaded.responses
     group = _survey_group(responses, input, pool)
-    rows = nps_by_period(responses, "month" if period == "month" else "quarter",
-                         min_n=min_n or settings.min_n)
+    rows = nps_by_period(responses, unit, min_n=min_n or settings.min_n)
     out.print(f"[bold]{group}[/]: NPS per {period}; change vs the previous {period}, "
               f"q = Benjamini-Hochberg over the changes")
     grid = Table()
@@ -550,14 +560,12 @@ def pmf(input: Path, cohort_col: Annotated[str | None, typer.Option(
         text_col: TextCol = None, survey_type_col: TypeCol = None, segment: SegmentOpt = None,
         scale: ScaleOpt = "nps", lenient: LenientOpt = False,
         survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
-        min_n: Annotated[int | None, typer.Option("--min-n")] = None,
-        json_out: Annotated[Path | None, typer.Option("--json")] = None,
+        min_n: MinNOpt = None,
+        json_out: JsonOpt = None,
         encoding: EncodingOpt = "utf-8-sig") -> None:
     """Survey types side by side; promoter share per cohort vs 40%; NPS spread per segment."""
     settings = Settings()
-    if cohort_freq not in ("month", "quarter"):
-        raise InputFileError(f"--cohort-freq must be month or quarter, not '{cohort_freq}'.",
-                             code="THM139")
+    freq = _period(cohort_freq, "--cohort-freq")
     extra = [f"cohort={cohort_col}"] if cohort_col else []
     loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
                    text_col=text_col, date_col=None, survey_type_col=survey_type_col,
@@ -568,18 +576,12 @@ def pmf(input: Path, cohort_col: Annotated[str | None, typer.Option(
     out.print("survey types, side by side (never averaged): " + "; ".join(
         f"{t.survey_type} NPS {t.nps:+.1f} ({t.ci_low:+.0f}..{t.ci_high:+.0f}), n={t.n}"
         for t in types))
-    responses = everyone
-    if survey_type is not None:
-        responses = everyone[everyone["survey_type"] == survey_type].reset_index(drop=True)
-        if responses.empty:
-            raise InputFileError(f"{input}: no responses of survey type '{survey_type}'.",
-                                 code="THM115")
+    responses = _only_survey_type(everyone, survey_type, input)
     group = _survey_group(responses, input, pool)
     payload: dict[str, Any] = {"survey_types": [asdict(t) for t in types],
                                "survey_type": group, "pooled": pool}
     if cohort_col:
-        responses["segment:cohort"] = cohort(responses["segment:cohort"],
-                                             "month" if cohort_freq == "month" else "quarter")
+        responses["segment:cohort"] = cohort(responses["segment:cohort"], freq)
         fits = cohort_fit(responses, min_n=min_n or settings.min_n)
         grid = Table(title=f"{group}: promoter share per cohort vs the 40% line")
         for name in ("cohort", "n", "promoters %", "95% CI (Wilson)", "signal"):
@@ -685,7 +687,7 @@ def eval_(ctx: typer.Context,
           label_col: Annotated[str | None, typer.Option("--label-col")] = None,
           label_kind: Annotated[str | None, typer.Option("--label-kind",
                                                          help="areas or types")] = None,
-          json_out: Annotated[Path | None, typer.Option("--json")] = None,
+          json_out: JsonOpt = None,
           html_out: Annotated[Path | None, typer.Option("--html")] = None,
           labels_sep: Annotated[str | None, typer.Option("--labels-sep")] = None,
           taxonomy: TaxonomyOpt = None,
@@ -734,7 +736,7 @@ def eval_(ctx: typer.Context,
 @eval_app.command("compare")
 @handle_errors
 def eval_compare(a: Path, b: Path,
-                 json_out: Annotated[Path | None, typer.Option("--json")] = None) -> None:
+                 json_out: JsonOpt = None) -> None:
     """B minus A: headline metrics and per-label F1 of two `themer eval` JSONs."""
     diff = compare_reports(_read_json(a), _read_json(b))
     table = Table("metric", "A", "B", "B - A", title=f"{diff['modes'][0]} -> {diff['modes'][1]}")

@@ -16,7 +16,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from themer.errors import InputFileError
 from themer.segments import category_counts
-from themer.stats.nps import Z95, nps_and_variance
+from themer.stats.nps import nps_and_variance, nps_interval
 
 __all__ = ["CohortFit", "SegmentSpread", "TypeNps", "by_survey_type", "cohort_fit",
            "segment_spread"]
@@ -98,7 +98,6 @@ def by_survey_type(responses: pd.DataFrame) -> list[TypeNps]:
     """Each survey type's NPS beside the others (relationship vs transactional), not averaged."""
     counts = _counts(responses, "survey_type")
     score, variance = nps_and_variance(counts.to_numpy(dtype=np.int64))
-    half = Z95 * np.sqrt(variance)
-    return [TypeNps(str(t), int(counts.iloc[i].sum()), float(score[i]),
-                    float(max(-100.0, score[i] - half[i])), float(min(100.0, score[i] + half[i])))
-            for i, t in enumerate(counts.index)]
+    low, high = nps_interval(score, variance)
+    return [TypeNps(str(t), int(counts.iloc[i].sum()), float(score[i]), float(low[i]),
+                    float(high[i])) for i, t in enumerate(counts.index)]

@@ -21,7 +21,7 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from themer.errors import InputFileError, StatsError
-from themer.stats.nps import NPS_GROUPS, Z95, nps_and_variance
+from themer.stats.nps import NPS_GROUPS, Z95, nps_and_variance, nps_interval
 
 __all__ = [
     "SegmentRow",
@@ -154,7 +154,7 @@ def segment_table(responses: pd.DataFrame, segments: Sequence[str] | None = None
     score, variance = nps_and_variance(inside)
     rest_score, rest_variance = nps_and_variance(rest)
     n, rest_n = inside.sum(axis=1), rest.sum(axis=1)
-    half = Z95 * np.sqrt(variance)
+    low, high = nps_interval(score, variance)
     diff = score - rest_score
     diff_se = np.sqrt(variance + rest_variance)
     comparable = (rest_n > 0) & (diff_se > 0)
@@ -174,8 +174,7 @@ def segment_table(responses: pd.DataFrame, segments: Sequence[str] | None = None
             segment=str(record.segment), value=str(record.value), n=int(n[i]),
             promoters=int(inside[i, 0]), passives=int(inside[i, 1]),
             detractors=int(inside[i, 2]), nps=float(score[i]),
-            ci_low=float(max(-100.0, score[i] - half[i])),
-            ci_high=float(min(100.0, score[i] + half[i])), rest_n=int(rest_n[i]),
+            ci_low=float(low[i]), ci_high=float(high[i]), rest_n=int(rest_n[i]),
             rest_nps=float(rest_score[i]) if has_rest else None,
             diff=float(diff[i]) if has_rest else None,
             diff_ci_low=float(diff[i] - Z95 * diff_se[i]) if has_rest else None,

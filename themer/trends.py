@@ -18,7 +18,7 @@ from statsmodels.stats.multitest import multipletests
 
 from themer.errors import InputFileError
 from themer.segments import category_counts
-from themer.stats.nps import Z95, nps_and_variance
+from themer.stats.nps import Z95, nps_and_variance, nps_interval
 
 __all__ = ["PeriodRow", "nps_by_period"]
 
@@ -68,15 +68,14 @@ def nps_by_period(responses: pd.DataFrame, period: Literal["month", "quarter"] =
     q_values = np.full(len(matrix), np.nan)
     if testable.any():
         q_values[testable] = multipletests(p_values[testable], method="fdr_bh")[1]
-    half = Z95 * np.sqrt(variance)
+    low, high = nps_interval(score, variance)
 
     def value(x: float) -> float | None:
         return None if np.isnan(x) else float(x)
 
     return [PeriodRow(
         period=str(label), n=int(n[i]), nps=float(score[i]),
-        ci_low=float(max(-100.0, score[i] - half[i])),
-        ci_high=float(min(100.0, score[i] + half[i])), change=value(change[i]),
+        ci_low=float(low[i]), ci_high=float(high[i]), change=value(change[i]),
         change_ci_low=value(change[i] - Z95 * change_se[i]),
         change_ci_high=value(change[i] + Z95 * change_se[i]),
         p_value=value(p_values[i]), q_value=value(q_values[i]), small_n=bool(small[i]),
