@@ -167,8 +167,13 @@ class EvalResult:
 def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: DecisionRule,
                k: int, random_state: int = 0,
                on_fold: Callable[[NDArray[np.intp], NDArray[np.intp]], None] | None = None,
-               texts: Sequence[str] | None = None) -> EvalResult:
+               texts: Sequence[str] | None = None,
+               folds: Sequence[tuple[NDArray[np.intp], NDArray[np.intp]]] | None = None
+               ) -> EvalResult:
     """Out-of-fold predictions: each row predicted by a head that never saw it.
+
+    ``folds`` (from ``cv_folds(gold, k, random_state)``) lets a caller share them with the
+    baselines; by default they are made here.
 
     Each fold decides as ``themer train`` ships a head: at the per-label cuts the head tuned
     on its own training rows (inner out-of-fold), never on the held-out fold.
@@ -178,7 +183,7 @@ def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: Deci
     # Without texts the head is the embedding-only one (what library callers with bare
     # vectors can train); themer train and themer eval always pass them.
     words = None if texts is None else np.asarray(texts, dtype=object)
-    for train, test in cv_folds(gold, k, random_state):
+    for train, test in folds if folds is not None else cv_folds(gold, k, random_state):
         if on_fold is not None:
             on_fold(train, test)
         # A label with no positive (or no negative) row in this training fold cannot be learnt:
@@ -379,6 +384,18 @@ def evaluate_table(
     if len(kept) == 0:
         raise InputFileError(f"{source}: no row has a gold label in '{label_col}'.",
                              code="THM124")
+    # Scores are checked before any embedding or training: a bad cell fails in a second.
+    categories = None
+    if score_col is not None:
+        mapping = SCALES[scale]
+        raw = pd.to_numeric(frame[score_col].iloc[kept], errors="coerce")
+        bad = [kept[i] for i, v in enumerate(raw) if pd.isna(v) or int(v) not in mapping]
+        if bad:
+            raise InputFileError(f"{source}, row {bad[0] + 2}, column '{score_col}': not a "
+                                 f"score on the '{scale}' scale ({len(bad)} such rows).",
+                                 code="THM125")
+        categories = [mapping[int(v)] for v in raw]
+    folds = cv_folds(gold, cv, random_state) if cv is not None else None  # also fails fast
     texts = text_list(frame[text_col].iloc[kept])
     vectors = encoder.encode(texts) if splitter is None else None
     # A trained head judges several gold labels on one text by keeping every label that clears
@@ -391,7 +408,8 @@ def evaluate_table(
     if cv is not None:
         mode = f"cv{cv}"
         assert vectors is not None
-        result = predict_cv(vectors, gold, labels, rule, cv, random_state, texts=texts)
+        result = predict_cv(vectors, gold, labels, rule, cv, random_state, texts=texts,
+                            folds=folds)
     else:
         if head_dir is not None:
             scorer, meta = LinearHead.load(head_dir)
@@ -407,23 +425,12 @@ def evaluate_table(
         else:
             assert vectors is not None
             result = scorer_result(scorer, vectors, gold, labels, rule, texts)
-    categories = None
-    if score_col is not None:
-        mapping = SCALES[scale]
-        raw = pd.to_numeric(frame[score_col].iloc[kept], errors="coerce")
-        bad = [kept[i] for i, v in enumerate(raw) if pd.isna(v) or int(v) not in mapping]
-        if bad:
-            raise InputFileError(f"{source}, row {bad[0] + 2}, column '{score_col}': not a "
-                                 f"score on the '{scale}' scale ({len(bad)} such rows).",
-                                 code="THM125")
-        categories = [mapping[int(v)] for v in raw]
     out = summarize(result, mode, rule.multi_label, categories)
     out["decision"] = "multi-label" if rule.multi_label else "single-label"
     out["skipped_without_gold"] = int(len(frame) - len(kept))
     if baselines:
-        assert cv is not None  # checked on entry
+        assert folds is not None  # --baselines without --cv is rejected on entry
         assert vectors is not None  # --split with --cv is rejected on entry
-        folds = cv_folds(gold, cv, random_state)
         runs = {
             "majority": baseline_majority(gold, labels, rule, folds),
             "tfidf_lr": baseline_tfidf(texts, gold, labels, rule, folds, random_state),
