@@ -6,6 +6,12 @@ The data imitate a B2B SaaS relationship NPS survey plus a transactional post-su
 scores skewed like real NPS, two open-text questions, comments of varied length and style
 (typos, multi-topic, one-word answers, empty, a few non-English) and segment columns.
 The truth file lists the areas and types the generator used for each comment.
+
+Two events from examples/roadmap.yaml are built in, so `themer validate` has something to find:
+the automation launch (users of automation score one point higher from LAUNCH_DATE) and the
+sync fix (before FIX_DATE, 40% of bug reports are about reliability instead of their own area;
+from FIX_DATE, 80% of the reliability bug reports become reliability praise). Both
+draw only from their own random stream, so every other column is unchanged by them.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 SEED = 20261125
+LAUNCH_DATE = date(2025, 6, 2)  # workflow builder v2, for automation users
+FIX_DATE = date(2025, 7, 15)  # sync data-loss fix (reliability bugs)
+FIXED_AREA = "reliability"
 N_RESPONSES = 2000
 HERE = Path(__file__).resolve().parent
 
@@ -124,8 +133,10 @@ def _statement(rng: random.Random, area: str, kind: str) -> str:
                            promise=rng.choice(promises))
 
 
-def _compose(rng: random.Random, mood: float) -> tuple[str, list[str], list[str], float]:
-    """A comment: (text, areas, types, valence). Mood tilts which types appear."""
+def _compose(rng: random.Random, mood: float, events: random.Random, fixed: bool
+             ) -> tuple[str, list[str], list[str], float]:
+    """A comment: (text, areas, types, valence). Mood tilts which types appear; before the fix
+    many bug reports are about reliability, after it (``fixed``) most of those become praise."""
     style = rng.random()
     if style < 0.06:
         word, kind = rng.choice(ONE_WORD)
@@ -138,7 +149,12 @@ def _compose(rng: random.Random, mood: float) -> tuple[str, list[str], list[str]
         area = rng.choice(list(AREAS))
         weights = {k: max(0.05, 1 + (TYPE_VALENCE[k] * mood) / 2) for k in TYPE_TEMPLATES}
         kind = rng.choices(list(weights), weights=list(weights.values()))[0]
-        parts.append(_statement(rng, area, kind))
+        statement = _statement(rng, area, kind)
+        if not fixed and kind == "bug" and area != FIXED_AREA and events.random() < 0.4:
+            area, statement = FIXED_AREA, _statement(events, FIXED_AREA, "bug")
+        elif fixed and area == FIXED_AREA and kind == "bug" and events.random() < 0.8:
+            kind, statement = "praise", _statement(events, area, "praise")
+        parts.append(statement)
         areas.append(area)
         types.append(kind)
         valence += TYPE_VALENCE[kind]
@@ -157,6 +173,7 @@ def main(out_dir: Path = HERE, n_responses: int = N_RESPONSES) -> None:
     rng = random.Random(SEED)
     # Behaviour columns draw from their own stream: adding them changed no other column.
     behaviour = random.Random(SEED + 1)
+    events = random.Random(SEED + 2)
     rows, truth = [], []
     start = date(2025, 1, 1)
     for i in range(n_responses):
@@ -168,16 +185,19 @@ def main(out_dir: Path = HERE, n_responses: int = N_RESPONSES) -> None:
         comments = {"reason": ("", [], [], 0.0), "improve": ("", [], [], 0.0)}
         valence = 0.0
         if rng.random() > 0.1:
-            comments["reason"] = _compose(rng, mood)
+            comments["reason"] = _compose(rng, mood, events, responded >= FIX_DATE)
             valence += comments["reason"][3]
         if rng.random() < 0.35:
-            comments["improve"] = _compose(rng, min(mood, 0.0) - 0.5)
+            comments["improve"] = _compose(rng, min(mood, 0.0) - 0.5, events,
+                                           responded >= FIX_DATE)
             valence += 0.3 * comments["improve"][3]
         latent = 7.6 + 1.2 * mood + 0.45 * valence + rng.gauss(0, 0.8)
         score = max(0, min(10, round(latent)))
         rid = f"R{i + 1:05d}"
         adoption = {f"uses_{f}": int(rng.random() < p) for f, p in
                     zip(FEATURES, (0.7, 0.45, 0.3, 0.35), strict=True)}
+        if adoption["uses_automation"] and responded >= LAUNCH_DATE:
+            score = min(10, score + 1)
         rows.append({
             "response_id": rid, "responded_at": responded.isoformat(), "score": score,
             "reason": comments["reason"][0], "improve": comments["improve"][0],

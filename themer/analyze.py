@@ -15,7 +15,7 @@ from themer.classify import UNASSIGNED
 from themer.errors import StatsError
 from themer.stats.nps import NpsSummary, impact, nps_ci, points_at_stake, summarize
 
-__all__ = ["ThemeRow", "ThemeTable", "survey_groups", "theme_table"]
+__all__ = ["ThemeRow", "ThemeTable", "survey_groups", "theme_mentions", "theme_table"]
 
 AREA_TYPE_SEP = "/"
 
@@ -64,8 +64,11 @@ def survey_groups(responses: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
-def _mentions(tags: pd.DataFrame) -> pd.DataFrame:
-    """(theme, kind, response_id) for every distinct mention, including area x type pairs."""
+def theme_mentions(tags: pd.DataFrame, kind: str | None = None) -> pd.DataFrame:
+    """(theme, kind, response_id) for every distinct mention, including area x type pairs.
+
+    ``kind`` keeps one kind (area, type or area_type); None keeps them all.
+    """
     assigned = tags[tags["label"] != UNASSIGNED]
     single = assigned[["label", "kind", "response_id"]].rename(columns={"label": "theme"})
     areas = assigned[assigned["kind"] == "area"][["statement_id", "response_id", "label"]]
@@ -76,7 +79,10 @@ def _mentions(tags: pd.DataFrame) -> pd.DataFrame:
         "kind": "area_type",
         "response_id": pairs["response_id"],
     })
-    return pd.concat([single, pairs], ignore_index=True).drop_duplicates()
+    mentions = pd.concat([single, pairs], ignore_index=True)
+    if kind is not None:
+        mentions = mentions[mentions["kind"] == kind]
+    return mentions.drop_duplicates().reset_index(drop=True)
 
 
 def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30) -> ThemeTable:
@@ -93,7 +99,7 @@ def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30)
     total = (overall.promoters, overall.passives, overall.detractors)
     known = set(responses["response_id"])
     tags = tags[tags["response_id"].isin(known)]
-    mentions = _mentions(tags).merge(
+    mentions = theme_mentions(tags).merge(
         responses[["response_id", "category"]], on="response_id", how="inner"
     )
     counts = (mentions.groupby(["theme", "kind", "category"]).size()

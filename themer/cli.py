@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -20,7 +20,8 @@ from rich.table import Table
 
 from themer import __version__
 from themer.adoption import adoption_frame, adoption_table, gap_matrix
-from themer.analyze import ThemeTable, survey_groups, theme_table
+from themer.analyze import ThemeTable, survey_groups, theme_mentions, theme_table
+from themer.attribution import gap_drivers, regression_impact, shapley_impact, theme_mix
 from themer.behaviour import behaviour_table
 from themer.cache import EmbeddingCache
 from themer.config import Settings
@@ -29,13 +30,16 @@ from themer.errors import InputFileError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import LoadResult, load_mapping, load_responses, read_table
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
+from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
+from themer.priorities import priorities as rank_priorities
 from themer.report import render_eval_report, render_report, write_report
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
-from themer.trends import nps_by_period
+from themer.trends import change_decomposition, nps_by_period, spike_alerts, theme_trends
+from themer.validation import fix_check, launch_check
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   help="themer: turn NPS comments into a theme table.")
@@ -59,6 +63,9 @@ HeadOpt = Annotated[list[Path] | None, typer.Option("--head", help="Trained head
 EncodingOpt = Annotated[str, typer.Option("--encoding", help="Input text encoding.")]
 MinNOpt = Annotated[int | None, typer.Option("--min-n", help="Flag groups smaller than this.")]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON.")]
+TagsOpt = Annotated[Path | None, typer.Option(
+    "--tags", help="Tag rows from `themer tag` (else the input is tagged now).")]
+KindOpt = Annotated[str, typer.Option("--kind", help="Themes: area, type or area_type.")]
 NormalizeOpt = Annotated[bool, typer.Option(
     "--normalize-labels", help="Match gold labels to taxonomy ids case- and punctuation-"
     "insensitively ('APP USABILITY' -> app_usability).")]
@@ -172,6 +179,43 @@ def _tag_all(tagger: Tagger, responses: pd.DataFrame, chunk_size: int,
         for tags in tagger.iter_tags(responses, chunk_size,
                                      progress=lambda k: progress.advance(task, k)):
             sink(tags)
+
+
+TAG_KEEP = ["response_id", "statement_id", "question", "kind", "label"]
+
+
+def _tag_frame(tagger: Tagger, responses: pd.DataFrame, chunk_size: int) -> pd.DataFrame:
+    """Tag rows (TAG_KEEP columns) for every response, in memory."""
+    parts: list[pd.DataFrame] = []
+    _tag_all(tagger, responses, chunk_size, lambda t: parts.append(t[TAG_KEEP]))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_KEEP)
+
+
+def _read_tags(path: Path, responses: pd.DataFrame) -> pd.DataFrame:
+    """Tag rows written by `themer tag`, restricted to the loaded responses."""
+    frame = read_table(path)
+    missing = [c for c in TAG_KEEP if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"{path}: not a `themer tag` output: no column(s) {missing}.",
+                             code="THM156")
+    bad = ~frame["kind"].isin(["area", "type"])
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise InputFileError(f"{path}, row {row + 2}, column 'kind': '{frame['kind'].iloc[row]}'"
+                             " is not area or type.", code="THM157")
+    tags = frame.loc[frame["response_id"].isin(responses["response_id"]), TAG_KEEP]
+    if tags.empty:
+        raise InputFileError(f"{path}: no tag rows for the responses loaded (different input?); "
+                             "re-run `themer tag` on this file.", code="THM158")
+    return tags.reset_index(drop=True)
+
+
+def _tags_for(settings: Settings, responses: pd.DataFrame, tags_path: Path | None,
+              taxonomy: TaxonomyInfo, heads: list[Path] | None) -> pd.DataFrame:
+    """Tags from --tags FILE, else tag now (the embedding cache makes a re-run cheap)."""
+    if tags_path is not None:
+        return _read_tags(tags_path, responses)
+    return _tag_frame(_tagger(settings, taxonomy, heads), responses, settings.chunk_size)
 
 
 def _atomic_path(path: Path) -> Path:
@@ -309,10 +353,7 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     group = _survey_group(responses, input, pool)
     tax = _taxonomy(settings, taxonomy)
     tagger = _tagger(settings, tax, head)
-    parts: list[pd.DataFrame] = []
-    keep = ["response_id", "statement_id", "kind", "label"]
-    _tag_all(tagger, responses, settings.chunk_size, lambda t: parts.append(t[keep]))
-    tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keep)
+    tags = _tag_frame(tagger, responses, settings.chunk_size)
     table = theme_table(responses, tags, min_n=min_n or settings.min_n)
     _print_table(table, group, limit)
     context = {"input": str(input), "survey type": group, "taxonomy":
@@ -351,6 +392,11 @@ def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
              min_n: MinNOpt = None,
              hide_small: Annotated[bool, typer.Option(
                  "--hide-small", help="Leave out groups below --min-n.")] = False,
+             drivers: Annotated[bool, typer.Option(
+                 "--drivers", help="Themes driving each significant gap (tags the text).")
+             ] = False,
+             tags: TagsOpt = None, taxonomy: TaxonomyOpt = None, head: HeadOpt = None,
+             kind: KindOpt = "area",
              json_out: JsonOpt = None,
              encoding: EncodingOpt = "utf-8-sig") -> None:
     """NPS by segment, each value against the rest (difference, 95% CI, BH q-value)."""
@@ -387,7 +433,25 @@ def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     out.print(grid)
     if table.suppressed:
         out.print(f"{table.suppressed} group(s) below n={table.min_n} hidden (--hide-small).")
-    _save_json(json_out, {"survey_type": group, "pooled": pool, **table.to_dict()})
+    payload: dict[str, Any] = {"survey_type": group, "pooled": pool, **table.to_dict()}
+    if drivers:
+        mentions = theme_mentions(_tags_for(settings, responses, tags,
+                                            _taxonomy(settings, taxonomy), head), _kind(kind))
+        below = [r for r in table.rows if r.significantly_below]
+        if not below:
+            out.print("no segment is significantly below the rest; no gap to explain.")
+        found = {}
+        for r in below:
+            split = gap_drivers(responses, mentions,
+                                responses[f"segment:{r.segment}"] == r.value)
+            found[f"{r.segment}={r.value}"] = _records(split)
+            top = split[split["total"] < 0].head(3)
+            out.print(f"{r.segment}={r.value} ({r.diff:+.1f} vs rest) driven by: " + "; ".join(
+                f"{t.theme} {t.total:+.1f} (share {t.share_effect:+.1f}, "
+                f"score {t.score_effect:+.1f})" for t in top.itertuples()))
+        payload["drivers"] = {"kind": kind, "method": "share/score decomposition, midpoint "
+                              "weights; totals add up to the gap", "segments": found}
+    _save_json(json_out, payload)
 
 
 @app.command()
@@ -520,6 +584,15 @@ def trends(input: Path, period: Annotated[str, typer.Option(
            scale: ScaleOpt = "nps", lenient: LenientOpt = False,
            survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
            min_n: MinNOpt = None,
+           themes: Annotated[bool, typer.Option(
+               "--themes", help="Theme share and NPS per period, spike alerts, and each change "
+               "split into theme contributions (tags the text).")] = False,
+           tags: TagsOpt = None, taxonomy: TaxonomyOpt = None, head: HeadOpt = None,
+           kind: KindOpt = "area",
+           window: Annotated[int, typer.Option(
+               "--window", help="Periods in a theme's spike band.")] = 6,
+           spike_sd: Annotated[float, typer.Option(
+               "--spike-sd", help="Spike when share > band mean + this many SD.")] = 2.0,
            json_out: JsonOpt = None,
            encoding: EncodingOpt = "utf-8-sig") -> None:
     """NPS per month or quarter with 95% intervals and the change from the period before."""
@@ -545,8 +618,38 @@ def trends(input: Path, period: Annotated[str, typer.Option(
                      "-" if r.q_value is None else f"{r.q_value:.3f}",
                      "small n" if r.small_n else "")
     out.print(grid)
-    _save_json(json_out, {"survey_type": group, "pooled": pool, "period": period,
-                          "periods": [asdict(r) for r in rows]})
+    payload: dict[str, Any] = {"survey_type": group, "pooled": pool, "period": period,
+                               "periods": [asdict(r) for r in rows]}
+    if themes:
+        floor = min_n or settings.min_n
+        mentions = theme_mentions(_tags_for(settings, responses, tags,
+                                            _taxonomy(settings, taxonomy), head), _kind(kind))
+        per_theme = theme_trends(responses, mentions, unit, min_n=floor)
+        alerts = spike_alerts(per_theme, window=window, min_history=min(3, window),
+                              sds=spike_sd, min_n=floor)
+        changes = change_decomposition(responses, mentions, unit)
+        for alert in (a for a in alerts if a.confirmed):
+            out.print(f"[bold]spike[/] {alert.period} {alert.theme}: {100 * alert.share:.1f}% "
+                      f"of respondents ({alert.mentions}/{alert.period_n}) vs "
+                      f"{100 * alert.band_mean:.1f}% +- {100 * alert.band_sd:.1f} over the "
+                      f"previous {alert.history} {period}s (q {alert.q_value:.3g})")
+        unconfirmed = sum(not a.confirmed for a in alerts)
+        out.print(f"spike rule: share > mean + {spike_sd:g} SD of the previous {window} "
+                  f"{period}s, n >= {floor}; {len(alerts) - unconfirmed} confirmed "
+                  f"(BH q < 0.05), {unconfirmed} more within chance (in --json).")
+        if not changes.empty:
+            last = changes[changes["period"] == changes["period"].iloc[-1]]
+            out.print(f"{last['period'].iloc[0]} vs {last['previous'].iloc[0]}: NPS "
+                      f"{last['change'].iloc[0]:+.1f}; biggest theme contributions (share + "
+                      "score effect): " + "; ".join(
+                          f"{t.theme} {t.total:+.1f}" for t in
+                          last.reindex(last["total"].abs().sort_values(ascending=False).index)
+                          .head(5).itertuples()))
+        payload["themes"] = {"kind": kind, "trends": _records(per_theme),
+                             "spikes": [asdict(a) for a in alerts],
+                             "spike_rule": {"window": window, "sds": spike_sd, "min_n": floor},
+                             "decomposition": _records(changes)}
+    _save_json(json_out, payload)
 
 
 @app.command()
@@ -602,6 +705,240 @@ def pmf(input: Path, cohort_col: Annotated[str | None, typer.Option(
     if not cohort_col and not spreads:
         raise InputFileError("themer pmf needs --cohort-col SIGNUP_DATE and/or --segment "
                              "NAME=COLUMN.", code="THM148")
+    _save_json(json_out, payload)
+
+
+def _kind(value: str) -> str:
+    if value not in ("area", "type", "area_type"):
+        raise InputFileError(f"--kind must be area, type or area_type, not '{value}'.",
+                             code="THM159")
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-ready records (NaN -> null, numpy scalars -> Python)."""
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return records
+
+
+def _date(value: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputFileError(f"{flag} '{value}' is not a date; use YYYY-MM-DD.",
+                             code="THM160") from None
+
+
+def _where(items: list[str] | None) -> dict[str, str]:
+    """--where COLUMN=VALUE options (the respondents a launch concerns)."""
+    found: dict[str, str] = {}
+    for item in items or []:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise InputFileError(f"--where '{item}': expected COLUMN=VALUE.", code="THM161")
+        found[column] = value
+    return found
+
+
+@app.command()
+@handle_errors
+def impact(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
+           score_col: ScoreCol = None, text_col: TextCol = None, survey_type_col: TypeCol = None,
+           scale: ScaleOpt = "nps", taxonomy: TaxonomyOpt = None, head: HeadOpt = None,
+           tags: TagsOpt = None, kind: KindOpt = "area", lenient: LenientOpt = False,
+           survey_type: SurveyTypeOpt = None, pool: PoolOpt = False, min_n: MinNOpt = None,
+           json_out: JsonOpt = None, encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Theme impact three ways: leave-one-out, Shapley (overlap-aware) and regression."""
+    settings = Settings()
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=None, survey_type_col=survey_type_col,
+                   segment=None, scale=scale, lenient=lenient, encoding=encoding,
+                   survey_type=survey_type)
+    responses = loaded.responses
+    group = _survey_group(responses, input, pool)
+    tag_rows = _tags_for(settings, responses, tags, _taxonomy(settings, taxonomy), head)
+    chosen = _kind(kind)
+    mentions = theme_mentions(tag_rows, chosen)
+    table = theme_table(responses, tag_rows, min_n=min_n or settings.min_n)
+    loo = {r.theme: r for r in table.themes if r.kind == chosen}
+    shapley = shapley_impact(theme_mix(responses, mentions))
+    intercept, regression = regression_impact(responses, mentions)
+    by_theme = {r.theme: r for r in regression}
+    out.print(f"[bold]{group}[/]: NPS {table.overall.nps:+.1f}, n={table.overall.n}. "
+              f"Shapley contributions add up to NPS minus the NPS of respondents naming no "
+              f"{chosen} ({shapley.attrs['baseline']:+.1f}) = {shapley.attrs['total']:+.1f}; "
+              f"regression contributions add up to NPS minus its intercept "
+              f"({intercept:+.1f}) = {table.overall.nps - intercept:+.1f}.")
+    grid = Table()
+    for name in ("theme", "n", "freq %", "NPS", "leave-one-out", "Shapley", "regression",
+                 "effect 95% CI"):
+        grid.add_column(name, justify="left" if name == "theme" else "right")
+    for t in shapley.itertuples():
+        row, reg = loo.get(str(t.theme)), by_theme.get(str(t.theme))
+        grid.add_row(str(t.theme), str(t.n), f"{100 * row.frequency:.1f}" if row else "-",
+                     f"{row.nps:+.1f}" if row else "-", f"{row.impact:+.2f}" if row else "-",
+                     f"{t.contribution:+.2f}",
+                     f"{reg.contribution:+.2f}" if reg else "-",
+                     f"{reg.effect_ci_low:+.0f}..{reg.effect_ci_high:+.0f}" if reg else "-")
+    out.print(grid)
+    _save_json(json_out, {
+        "survey_type": group, "pooled": pool, "kind": chosen, "nps": table.overall.nps,
+        "leave_one_out": {k: v.impact for k, v in loo.items()},
+        "shapley": {"baseline_nps": shapley.attrs["baseline"], "total": shapley.attrs["total"],
+                    "themes": _records(shapley)},
+        "regression": {"intercept_nps": intercept, "total": table.overall.nps - intercept,
+                       "covariance": "HC1", "themes": [asdict(r) for r in regression]}})
+
+
+@app.command()
+@handle_errors
+def priorities(input: Path, roadmap: Annotated[Path | None, typer.Option(
+                   "--roadmap", help="YAML with planned themes and effort sizes (S/M/L/XL).")
+               ] = None,
+               recovery_question: Annotated[str | None, typer.Option(
+                   "--recovery-question", help="The 'what would it take' text column "
+                   "(default: improve, when present).")] = None,
+               edge_share: Annotated[float, typer.Option(
+                   "--edge-share", help="Below this share of respondents: edge case.")] = 0.05,
+               impact_cut: Annotated[float | None, typer.Option(
+                   "--impact-cut", help="Points at stake that count as high impact "
+                   "(default: the median theme).")] = None,
+               mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+               text_col: TextCol = None, survey_type_col: TypeCol = None,
+               scale: ScaleOpt = "nps", taxonomy: TaxonomyOpt = None, head: HeadOpt = None,
+               tags: TagsOpt = None, lenient: LenientOpt = False,
+               survey_type: SurveyTypeOpt = None, pool: PoolOpt = False, min_n: MinNOpt = None,
+               json_out: JsonOpt = None, encoding: EncodingOpt = "utf-8-sig") -> None:
+    """One ranked list for a roadmap review: impact x effort, urgency, squeaky-wheel flags."""
+    settings = Settings()
+    if not 0 <= edge_share < 1:
+        raise InputFileError(f"--edge-share must be in [0, 1), not {edge_share}.",
+                             code="THM162")
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=None, survey_type_col=survey_type_col,
+                   segment=None, scale=scale, lenient=lenient, encoding=encoding,
+                   survey_type=survey_type)
+    responses = loaded.responses
+    group = _survey_group(responses, input, pool)
+    tax = _taxonomy(settings, taxonomy)
+    plan = load_roadmap(roadmap, tax)
+    tag_rows = _tags_for(settings, responses, tags, tax, head)
+    questions = [c.removeprefix("text:") for c in responses.columns if c.startswith("text:")]
+    question = recovery_question or ("improve" if "improve" in questions else None)
+    if question is not None and question not in questions:
+        raise InputFileError(f"--recovery-question '{question}' is not a text column "
+                             f"(text columns: {questions}).", code="THM163")
+    recovery = recovery_counts(tag_rows, responses, question) if question else {}
+    table = theme_table(responses, tag_rows, min_n=min_n or settings.min_n)
+    ranked = rank_priorities(table, plan, recovery=recovery, edge_share=edge_share,
+                             impact_cut=impact_cut)
+    out.print(f"[bold]{group}[/]: NPS {table.overall.nps:+.1f}, n={table.overall.n}; "
+              f"recovery path from {question or '(no what-would-it-take question)'}")
+    grid = Table()
+    for name in ("#", "theme", "route", "quadrant", "at stake", "effort", "urgency", "flags"):
+        grid.add_column(name, justify="right" if name in ("#", "at stake") else "left")
+    for p in ranked:
+        grid.add_row(str(p.rank), p.theme, p.route, p.quadrant, f"{p.impact:.1f}",
+                     p.effort or "?", p.urgency, ", ".join(p.flags))
+    out.print(grid)
+    for p in ranked:
+        out.print(f"{p.rank}. {p.theme}: {p.reason}", highlight=False)
+    _save_json(json_out, {"survey_type": group, "pooled": pool,
+                          "recovery_question": question, "edge_share": edge_share,
+                          "priorities": [asdict(p) for p in ranked]})
+
+
+@app.command()
+@handle_errors
+def validate(input: Path,
+             launch: Annotated[str | None, typer.Option(
+                 "--launch", help="Launch date YYYY-MM-DD: NPS before vs after.")] = None,
+             where: Annotated[list[str] | None, typer.Option(
+                 "--where", help="COLUMN=VALUE: only these respondents (e.g. "
+                 "uses_automation=1); repeat.")] = None,
+             fix: Annotated[str | None, typer.Option(
+                 "--fix", help="Fix date YYYY-MM-DD: theme share of comments before vs after.")
+             ] = None,
+             theme: Annotated[str | None, typer.Option("--theme", help="Theme the fix is for.")
+                              ] = None,
+             among: Annotated[str, typer.Option(
+                 "--among", help="detractor, passive, promoter or all.")] = "detractor",
+             roadmap: Annotated[Path | None, typer.Option(
+                 "--roadmap", help="Check every launch and fix listed in this roadmap YAML.")
+             ] = None,
+             window_days: Annotated[int | None, typer.Option(
+                 "--window-days", help="Days each side of the date, for every check (default: "
+                 "the roadmap's, else launches 30 and fixes all data).")] = None,
+             mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+             text_col: TextCol = None, date_col: DateCol = None, survey_type_col: TypeCol = None,
+             scale: ScaleOpt = "nps", taxonomy: TaxonomyOpt = None, head: HeadOpt = None,
+             tags: TagsOpt = None, kind: KindOpt = "area", lenient: LenientOpt = False,
+             survey_type: SurveyTypeOpt = None, pool: PoolOpt = False, min_n: MinNOpt = None,
+             json_out: JsonOpt = None, encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Launch validation (NPS before/after) and fix validation (theme share before/after)."""
+    settings = Settings()
+    tax = _taxonomy(settings, taxonomy)
+    plan = load_roadmap(roadmap, tax) if roadmap is not None else Roadmap()
+    launches = [Launch(name=f"launch {launch}", date=_date(launch, "--launch"),
+                       where=_where(where), window_days=window_days or 30)] if launch else []
+    launches += plan.launches
+    if fix is not None and theme is None:
+        raise InputFileError("--fix needs --theme THEME (the theme the fix addresses).",
+                             code="THM164")
+    fixes = [Fix(name=f"fix {fix}", date=_date(fix, "--fix"), theme=str(theme))] if fix else []
+    fixes += plan.fixes
+    if not launches and not fixes:
+        raise InputFileError("themer validate needs --launch DATE, --fix DATE --theme T, or "
+                             "--roadmap FILE with launches/fixes.", code="THM165")
+    columns = sorted({c for item in launches for c in item.where})
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
+                   segment=[f"where:{c}={c}" for c in columns], scale=scale, lenient=lenient,
+                   encoding=encoding, survey_type=survey_type)
+    responses = loaded.responses
+    group = _survey_group(responses, input, pool)
+    floor = min_n or settings.min_n
+    payload: dict[str, Any] = {"survey_type": group, "pooled": pool, "launches": [],
+                               "fixes": [], "caveat": "before/after, not a controlled test"}
+
+    def signed(value: float | None, spec: str = "+.1f") -> str:
+        return "-" if value is None else format(value, spec)
+
+    for item in launches:
+        mask = pd.Series(True, index=responses.index)
+        for column, value in item.where.items():
+            mask &= responses[f"segment:where:{column}"] == value
+        check = launch_check(responses, item.date, window_days=window_days or item.window_days,
+                             where=mask,
+                             min_n=floor)
+        scope = ", ".join(f"{c}={v}" for c, v in item.where.items()) or "everyone"
+        out.print(f"[bold]{item.name}[/] ({scope}, {check.window_days} days each side): NPS "
+                  f"{signed(check.nps_before)} (n={check.n_before}) -> "
+                  f"{signed(check.nps_after)} (n={check.n_after}), change "
+                  f"{signed(check.change)} [{signed(check.change_ci_low, '+.0f')}.."
+                  f"{signed(check.change_ci_high, '+.0f')}], p {signed(check.p_value, '.3g')}"
+                  + (" (small n: not tested)" if check.small_n else ""))
+        payload["launches"].append({"name": item.name, "where": item.where, **asdict(check)})
+    if fixes:
+        tag_rows = _tags_for(settings, responses, tags, tax, head)
+        mentions = theme_mentions(tag_rows, _kind(kind))
+        commenters = responses["response_id"].isin(
+            tag_rows.loc[tag_rows["statement_id"] != "", "response_id"])
+        for repair in fixes:
+            result = fix_check(responses, commenters, mentions, repair.theme, repair.date,
+                               window_days=window_days or repair.window_days, among=among,
+                               min_n=floor)
+
+            def pct(value: float | None) -> str:
+                return "-" if value is None else f"{100 * value:.1f}%"
+
+            out.print(f"[bold]{repair.name}[/] ({repair.theme}, {among} comments): "
+                      f"{pct(result.share_before)} ({result.mentions_before}/"
+                      f"{result.comments_before}) -> {pct(result.share_after)} "
+                      f"({result.mentions_after}/{result.comments_after}), p "
+                      f"{signed(result.p_value, '.3g')}"
+                      + (" (small n: not tested)" if result.small_n else ""))
+            payload["fixes"].append({"name": repair.name, **asdict(result)})
     _save_json(json_out, payload)
 
 

@@ -87,7 +87,7 @@ def _norm(name: str) -> str:
 def read_table(
     path: str | Path, *, encoding: str = "utf-8-sig", sheet: str | int = 0
 ) -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX/JSON/JSONL file as strings; errors name the file and the fix."""
+    """Read a CSV/TSV/XLSX/JSON/JSONL/Parquet file as strings; errors name the file and the fix."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: file not found.", code="THM103")
@@ -114,10 +114,12 @@ def read_table(
             frame = pd.read_json(path, dtype=False, orient="records")
         elif suffix == ".jsonl":
             frame = pd.read_json(path, dtype=False, lines=True)
+        elif suffix == ".parquet":
+            frame = pd.read_parquet(path)
         else:
             raise InputFileError(
                 f"{path}: unsupported file type '{suffix}'. "
-                "Use .csv, .tsv, .xlsx, .json or .jsonl.",
+                "Use .csv, .tsv, .xlsx, .json, .jsonl or .parquet.",
                 code="THM106",
             )
     except UnicodeDecodeError as exc:

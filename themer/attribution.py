@@ -1,0 +1,216 @@
+"""Who moves the score: overlap-aware theme attribution, and exact decompositions of NPS gaps.
+
+Themes co-occur (one comment names search *and* performance), so per-theme figures that each
+count a respondent in full double-count. Here every respondent who mentions k themes gives each
+of them a weight of 1/k; respondents who mention none form the ``(no theme)`` group with weight 1.
+Then, for any group of respondents,
+
+    NPS = sum over themes t (incl. no theme) of W_t * S_t
+
+with W_t = (sum of weights) / N (the shares add up to 1) and S_t = the weighted NPS of t's
+mentioners. Three results follow, each adding up exactly:
+
+- **Shapley impact** ``shapley_impact``: c_t = W_t * (S_t - S_none), summing to NPS - NPS(no theme).
+  It is the Shapley value of the game "how much would NPS fall if the mentioners of a set of
+  themes scored like respondents who mention nothing": each respondent's deviation from that
+  baseline is shared equally among the themes they name (the leave-one-out ``impact`` of the
+  theme table credits it to every one of them in full).
+- **Regression impact** ``regression_impact``: OLS of the per-respondent value (+1/0/-1) on theme
+  indicators; contribution b_t * share_t, summing to NPS - 100 * intercept (the model's score
+  of a respondent who mentions nothing). Gives partial effects with robust standard errors.
+- **Gap decomposition** ``decompose``: the difference between two groups (a segment and the
+  rest, or this period and the last) split per theme into a *share* effect (the theme was
+  mentioned more) and a *score* effect (its mentioners scored lower), midpoint weights, so the
+  parts add up to the difference exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from themer.errors import StatsError
+from themer.stats.nps import Z95
+
+__all__ = [
+    "NO_THEME",
+    "RegressionRow",
+    "decompose",
+    "gap_drivers",
+    "regression_impact",
+    "respondent_values",
+    "shapley_impact",
+    "theme_mix",
+]
+
+NO_THEME = "(no theme)"
+VALUES = {"promoter": 1.0, "passive": 0.0, "detractor": -1.0}
+
+
+def respondent_values(categories: pd.Series) -> np.ndarray:
+    """+1 / 0 / -1 per respondent (NPS = 100 x the mean)."""
+    values = categories.map(VALUES)
+    if values.isna().any():
+        raise StatsError("category must be promoter, passive or detractor for every respondent",
+                         code="THM412")
+    return np.asarray(values.to_numpy(dtype=float))
+
+
+def theme_mix(responses: pd.DataFrame, mentions: pd.DataFrame,
+              groups: pd.Series | None = None) -> pd.DataFrame:
+    """Fractional share and weighted NPS of each theme within each group.
+
+    ``responses``: response_id + category (one row per respondent). ``mentions``: response_id +
+    theme, one row per distinct (respondent, theme); mentions of unknown respondents are ignored.
+    ``groups``: a label per response row (aligned with ``responses``); None = one group "all";
+    rows whose group is missing are left out.
+    Returns rows (group, theme, n, weight, share, score): n = mentioners, weight = sum of 1/k,
+    share = weight / group size, score = weighted NPS of the mentioners (points).
+    """
+    values = respondent_values(responses["category"])
+    labels = (pd.Series("all", index=responses.index) if groups is None
+              else groups.astype("string"))
+    keep = labels.notna().to_numpy()
+    position = pd.Index(responses["response_id"]).get_indexer(mentions["response_id"])
+    known = position >= 0
+    position = position[known]
+    position_kept = position[keep[position]]
+    themes = mentions["theme"].to_numpy()[known][keep[position]]
+    per_respondent = np.bincount(position_kept, minlength=len(responses))
+    weight = 1.0 / per_respondent[position_kept]
+    group_of = labels.to_numpy(dtype=object)
+    mentioned = pd.DataFrame({"group": group_of[position_kept], "theme": themes,
+                              "n": 1, "weight": weight, "value": weight * values[position_kept]})
+    silent = keep & (per_respondent == 0)
+    nobody = pd.DataFrame({"group": group_of[silent], "theme": NO_THEME, "n": 1,
+                           "weight": 1.0, "value": values[silent]})
+    parts = [part for part in (mentioned, nobody) if len(part)]
+    if not parts:
+        raise StatsError("no respondents in any group", code="THM413")
+    mix = (pd.concat(parts, ignore_index=True)
+           .groupby(["group", "theme"], sort=True)[["n", "weight", "value"]].sum().reset_index())
+    sizes = pd.Series(group_of[keep]).value_counts()
+    mix["share"] = mix["weight"] / mix["group"].map(sizes).to_numpy(dtype=float)
+    mix["score"] = 100.0 * mix["value"] / mix["weight"]
+    return mix.drop(columns="value")
+
+
+def shapley_impact(mix: pd.DataFrame) -> pd.DataFrame:
+    """Per theme of one group's ``theme_mix``: Shapley contribution to NPS - NPS(no theme).
+
+    Columns theme, n, share, score, contribution (points), sorted most negative first. The
+    contributions add up to ``total`` in ``attrs`` (NPS of everyone minus NPS of respondents who
+    mention no theme).
+    """
+    if mix["group"].nunique() != 1:
+        raise StatsError("shapley_impact takes the mix of one group", code="THM414")
+    silent = mix[mix["theme"] == NO_THEME]
+    if silent.empty:
+        raise StatsError("every respondent mentions a theme, so there is no baseline group to "
+                         "attribute against; use the leave-one-out impact instead.",
+                         code="THM415")
+    baseline = float(silent["score"].iloc[0])
+    themes = mix[mix["theme"] != NO_THEME].copy()
+    themes["contribution"] = themes["share"] * (themes["score"] - baseline)
+    overall = float((mix["share"] * mix["score"]).sum())
+    table = (themes[["theme", "n", "share", "score", "contribution"]]
+             .sort_values(["contribution", "theme"]).reset_index(drop=True))
+    table.attrs.update(nps=overall, baseline=baseline, total=overall - baseline)
+    return table
+
+
+def decompose(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Split NPS(after) - NPS(before) into per-theme share and score effects that add up.
+
+    ``before``/``after``: ``theme_mix`` rows of one group each (e.g. rest and segment, or the
+    previous and this period). With midpoint weights (Bennet):
+
+        share_effect_t = (W1 - W0) * ((S0 + S1) / 2 - (NPS0 + NPS1) / 2)
+        score_effect_t = (S1 - S0) * (W0 + W1) / 2
+
+    Centring the share effect on the mean NPS changes no total (the shares' changes sum to 0)
+    but makes it readable: a theme scoring below average that gains share pulls NPS down.
+    A theme absent on one side takes the other side's score (its change is all share).
+    """
+    nps_before = float((before["share"] * before["score"]).sum())
+    nps_after = float((after["share"] * after["score"]).sum())
+    keys = ["theme", "n", "share", "score"]
+    joined = before[keys].merge(after[keys], on="theme", how="outer", suffixes=("_0", "_1"))
+    for side in ("0", "1"):
+        joined[f"n_{side}"] = joined[f"n_{side}"].fillna(0).astype(np.int64)
+        joined[f"share_{side}"] = joined[f"share_{side}"].fillna(0.0)
+    joined["score_0"] = joined["score_0"].fillna(joined["score_1"])
+    joined["score_1"] = joined["score_1"].fillna(joined["score_0"])
+    centre = (nps_before + nps_after) / 2
+    joined["share_effect"] = (joined["share_1"] - joined["share_0"]) * (
+        (joined["score_0"] + joined["score_1"]) / 2 - centre)
+    joined["score_effect"] = (joined["score_1"] - joined["score_0"]) * (
+        joined["share_0"] + joined["share_1"]) / 2
+    joined["total"] = joined["share_effect"] + joined["score_effect"]
+    table = joined.sort_values(["total", "theme"]).reset_index(drop=True)
+    table.attrs.update(nps_before=nps_before, nps_after=nps_after,
+                       change=nps_after - nps_before)
+    return table
+
+
+def gap_drivers(responses: pd.DataFrame, mentions: pd.DataFrame, inside: pd.Series
+                ) -> pd.DataFrame:
+    """Which themes make NPS(inside) differ from NPS(rest): ``decompose(rest, inside)``.
+
+    ``inside``: boolean per response row (e.g. plan == "free"). Most negative totals first: the
+    themes that pull the segment below the rest, by mentioning them more (share effect) or by
+    scoring lower when they do (score effect).
+    """
+    side = pd.Series(np.where(inside.to_numpy(dtype=bool), "inside", "rest"),
+                     index=responses.index)
+    if side.nunique() < 2:
+        raise StatsError("the segment needs respondents both inside and outside it",
+                         code="THM418")
+    mix = theme_mix(responses, mentions, side)
+    return decompose(mix[mix["group"] == "rest"], mix[mix["group"] == "inside"])
+
+
+@dataclass(frozen=True)
+class RegressionRow:
+    theme: str
+    share: float  # share of respondents mentioning the theme (not fractional)
+    effect: float  # points: how much mentioning the theme moves a respondent, others held fixed
+    effect_ci_low: float
+    effect_ci_high: float
+    p_value: float
+    contribution: float  # effect x share; the contributions add up to NPS - intercept
+
+
+def regression_impact(responses: pd.DataFrame, mentions: pd.DataFrame
+                      ) -> tuple[float, list[RegressionRow]]:
+    """OLS of value (+1/0/-1) on theme indicators with heteroscedasticity-robust (HC1) errors.
+
+    Returns (intercept in NPS points, rows sorted most negative contribution first). Themes
+    nobody or everybody mentions cannot be estimated and are left out.
+    """
+    values = respondent_values(responses["category"])
+    position = pd.Index(responses["response_id"]).get_indexer(mentions["response_id"])
+    known = position >= 0
+    themes, column = np.unique(mentions["theme"].to_numpy()[known].astype(str),
+                               return_inverse=True)
+    design = np.zeros((len(responses), len(themes)), dtype=float)
+    design[position[known], column] = 1.0
+    share = design.mean(axis=0)
+    usable = (share > 0) & (share < 1)
+    themes, design, share = themes[usable], design[:, usable], share[usable]
+    if len(responses) <= len(themes) + 1:
+        raise StatsError(f"{len(responses)} respondents cannot support a regression on "
+                         f"{len(themes)} themes", code="THM416")
+    fit = sm.OLS(values, sm.add_constant(design, has_constant="add")).fit(cov_type="HC1")
+    params, errors, p_values = (np.asarray(x) for x in (fit.params, fit.bse, fit.pvalues))
+    rows = [RegressionRow(
+        theme=str(theme), share=float(share[i]), effect=100 * float(params[i + 1]),
+        effect_ci_low=100 * float(params[i + 1] - Z95 * errors[i + 1]),
+        effect_ci_high=100 * float(params[i + 1] + Z95 * errors[i + 1]),
+        p_value=float(p_values[i + 1]), contribution=100 * float(params[i + 1] * share[i]),
+    ) for i, theme in enumerate(themes)]
+    rows.sort(key=lambda r: (r.contribution, r.theme))
+    return 100 * float(params[0]), rows
