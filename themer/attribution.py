@@ -37,6 +37,7 @@ from themer.stats.nps import Z95
 
 __all__ = [
     "NO_THEME",
+    "RegressionImpact",
     "RegressionRow",
     "decompose",
     "gap_drivers",
@@ -184,12 +185,20 @@ class RegressionRow:
     contribution: float  # effect x share; the contributions add up to NPS - intercept
 
 
-def regression_impact(responses: pd.DataFrame, mentions: pd.DataFrame
-                      ) -> tuple[float, list[RegressionRow]]:
+@dataclass(frozen=True)
+class RegressionImpact:
+    intercept: float  # NPS points the model gives a respondent who names no theme
+    rows: list[RegressionRow]  # most negative contribution first
+    merged: list[str]  # themes always named together, estimated as one ("a+b")
+    left_out: list[str]  # themes named by nobody/everybody, or collinear with others
+
+
+def regression_impact(responses: pd.DataFrame, mentions: pd.DataFrame) -> RegressionImpact:
     """OLS of value (+1/0/-1) on theme indicators with heteroscedasticity-robust (HC1) errors.
 
-    Returns (intercept in NPS points, rows sorted most negative contribution first). Themes
-    nobody or everybody mentions cannot be estimated and are left out.
+    Themes that are always named together cannot be told apart: they are merged into one
+    term ("a+b"). Themes named by nobody or everybody, or that are a combination of others,
+    cannot be estimated and are listed in ``left_out``.
     """
     values = respondent_values(responses["category"])
     position = pd.Index(responses["response_id"]).get_indexer(mentions["response_id"])
@@ -199,13 +208,34 @@ def regression_impact(responses: pd.DataFrame, mentions: pd.DataFrame
     design = np.zeros((len(responses), len(themes)), dtype=float)
     design[position[known], column] = 1.0
     share = design.mean(axis=0)
-    usable = (share > 0) & (share < 1)
-    themes, design, share = themes[usable], design[:, usable], share[usable]
-    if len(responses) <= len(themes) + 1:
+    constant = (share == 0) | (share == 1)
+    left_out = [str(t) for t in themes[constant]]
+    themes, design = themes[~constant], design[:, ~constant]
+    # Identical indicator columns = themes always named together: one term.
+    signature = pd.Series([col.tobytes() for col in np.packbits(design.astype(bool), axis=0).T])
+    names = pd.Series(themes).groupby(signature.to_numpy(), sort=False).agg("+".join)
+    first = ~signature.duplicated().to_numpy()
+    themes = np.array([names[sig] for sig in signature[first]])
+    design = design[:, first]
+    merged = [str(t) for t in themes if "+" in t]
+    # Drop terms that add no rank (checked on the small Gram matrix, not the n x k design).
+    full = np.column_stack([np.ones(len(design)), design])
+    gram = full.T @ full
+    keep = [0]
+    for j in range(1, gram.shape[0]):
+        trial = [*keep, j]
+        if np.linalg.matrix_rank(gram[np.ix_(trial, trial)]) == len(trial):
+            keep.append(j)
+        else:
+            left_out.append(str(themes[j - 1]))
+    full = full[:, keep]
+    themes = themes[[j - 1 for j in keep[1:]]]
+    if len(responses) <= len(keep):
         raise StatsError(f"{len(responses)} respondents cannot support a regression on "
                          f"{len(themes)} themes", code="THM416")
-    fit = sm.OLS(values, sm.add_constant(design, has_constant="add")).fit(cov_type="HC1")
+    fit = sm.OLS(values, full).fit(cov_type="HC1")
     params, errors, p_values = (np.asarray(x) for x in (fit.params, fit.bse, fit.pvalues))
+    share = full[:, 1:].mean(axis=0)
     rows = [RegressionRow(
         theme=str(theme), share=float(share[i]), effect=100 * float(params[i + 1]),
         effect_ci_low=100 * float(params[i + 1] - Z95 * errors[i + 1]),
@@ -213,4 +243,4 @@ def regression_impact(responses: pd.DataFrame, mentions: pd.DataFrame
         p_value=float(p_values[i + 1]), contribution=100 * float(params[i + 1] * share[i]),
     ) for i, theme in enumerate(themes)]
     rows.sort(key=lambda r: (r.contribution, r.theme))
-    return 100 * float(params[0]), rows
+    return RegressionImpact(100 * float(params[0]), rows, merged, sorted(left_out))

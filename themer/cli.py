@@ -762,8 +762,9 @@ def impact(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     table = theme_table(responses, tag_rows, min_n=min_n or settings.min_n)
     loo = {r.theme: r for r in table.themes if r.kind == chosen}
     shapley = shapley_impact(theme_mix(responses, mentions))
-    intercept, regression = regression_impact(responses, mentions)
-    by_theme = {r.theme: r for r in regression}
+    regression = regression_impact(responses, mentions)
+    intercept = regression.intercept
+    by_theme = {r.theme: r for r in regression.rows}
     out.print(f"[bold]{group}[/]: NPS {table.overall.nps:+.1f}, n={table.overall.n}. "
               f"Shapley contributions add up to NPS minus the NPS of respondents naming no "
               f"{chosen} ({shapley.attrs['baseline']:+.1f}) = {shapley.attrs['total']:+.1f}; "
@@ -781,13 +782,17 @@ def impact(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
                      f"{reg.contribution:+.2f}" if reg else "-",
                      f"{reg.effect_ci_low:+.0f}..{reg.effect_ci_high:+.0f}" if reg else "-")
     out.print(grid)
+    if regression.merged or regression.left_out:
+        out.print(f"regression: always named together (one term): {regression.merged or '-'}; "
+                  f"not estimable: {regression.left_out or '-'}")
     _save_json(json_out, {
         "survey_type": group, "pooled": pool, "kind": chosen, "nps": table.overall.nps,
         "leave_one_out": {k: v.impact for k, v in loo.items()},
         "shapley": {"baseline_nps": shapley.attrs["baseline"], "total": shapley.attrs["total"],
                     "themes": _records(shapley)},
         "regression": {"intercept_nps": intercept, "total": table.overall.nps - intercept,
-                       "covariance": "HC1", "themes": [asdict(r) for r in regression]}})
+                       "covariance": "HC1", "themes": [asdict(r) for r in regression.rows],
+                       "merged": regression.merged, "left_out": regression.left_out}})
 
 
 @app.command()
