@@ -14,10 +14,12 @@ from themer.attribution import (
     decompose,
     gap_drivers,
     regression_impact,
+    segment_drivers,
     shapley_impact,
     theme_mix,
 )
 from themer.errors import StatsError
+from themer.segments import segment_table
 
 CATEGORY = {1: "promoter", 0: "passive", -1: "detractor"}
 THEMES = ["a", "b", "c", "d"]
@@ -206,3 +208,20 @@ def test_theme_mix_rejects_unknown_categories() -> None:
     with pytest.raises(StatsError, match="category"):
         theme_mix(pd.DataFrame({"response_id": ["r1"], "category": ["fan"]}),
                   pd.DataFrame(columns=["response_id", "theme"]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([-1, 0, 1]),
+                          st.lists(st.sampled_from(THEMES), unique=True, max_size=2),
+                          st.sampled_from(["x", "y", "z", ""])), min_size=3, max_size=50))
+def test_segment_drivers_add_up_to_the_segment_table(rows: list[tuple[int, list[str], str]]
+                                                     ) -> None:
+    responses, mentions = _data([(v, themes) for v, themes, _ in rows])
+    responses["segment:s"] = [value for _, _, value in rows]
+    if responses["segment:s"].replace("", None).nunique() < 2:
+        return
+    table = segment_table(responses, min_n=1)
+    drivers = segment_drivers(responses, mentions, responses["segment:s"])
+    assert set(drivers) == {r.value for r in table.rows}
+    for row in table.rows:
+        assert drivers[row.value]["total"].sum() == pytest.approx(row.diff, abs=1e-9)

@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from themer.classify import UNASSIGNED
 from themer.errors import StatsError
-from themer.stats.nps import NpsSummary, impact, nps_ci, points_at_stake, summarize
+from themer.stats.nps import NPS_GROUPS, NpsSummary, impact, nps_ci, points_at_stake, summarize
 
-__all__ = ["ThemeRow", "ThemeTable", "survey_groups", "theme_mentions", "theme_table"]
+__all__ = ["ThemeRow", "ThemeTable", "mention_rows", "positions", "survey_groups",
+           "theme_mentions", "theme_table", "with_positions"]
 
 AREA_TYPE_SEP = "/"
 
@@ -64,29 +66,93 @@ def survey_groups(responses: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
-def theme_mentions(tags: pd.DataFrame, kind: str | None = None) -> pd.DataFrame:
+def positions(values: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Row position in ``ids`` of each value, -1 where absent.
+
+    Hash lookup through ``pd.Index``: ``Series.isin`` on pandas' Arrow strings walks the
+    lookup values in Python (9 s for a million ids here, against 1.2 s this way).
+    """
+    return np.asarray(pd.Index(ids).get_indexer(values))
+
+
+def mention_rows(mentions: pd.DataFrame, responses: pd.DataFrame) -> np.ndarray:
+    """Row of each mention's respondent in ``responses`` (-1 if absent).
+
+    Uses the ``position`` column ``theme_mentions(..., responses=...)`` adds (computed once per
+    analysis), else looks the ``response_id`` up.
+    """
+    if "position" in mentions.columns:
+        return np.asarray(mentions["position"].to_numpy(dtype=np.int64))
+    return positions(mentions["response_id"], responses["response_id"])
+
+
+def theme_mentions(tags: pd.DataFrame, kind: str | None = None,
+                   responses: pd.DataFrame | None = None) -> pd.DataFrame:
     """(theme, kind, response_id) for every distinct mention, including area x type pairs.
 
-    ``kind`` keeps one kind (area, type or area_type); None keeps them all.
+    ``kind`` keeps one kind (area, type or area_type); None keeps them all. With
+    ``responses``, mentions of other respondents are dropped and a ``position`` column gives
+    each mention's row in ``responses``, so later steps never look ids up again.
     """
-    assigned = tags[tags["label"] != UNASSIGNED]
-    single = assigned[["label", "kind", "response_id"]].rename(columns={"label": "theme"})
-    areas = assigned[assigned["kind"] == "area"][["statement_id", "response_id", "label"]]
-    types = assigned[assigned["kind"] == "type"][["statement_id", "label"]]
-    pairs = areas.merge(types, on="statement_id", suffixes=("_area", "_type"))
-    pairs = pd.DataFrame({
-        "theme": pairs["label_area"] + AREA_TYPE_SEP + pairs["label_type"],
-        "kind": "area_type",
-        "response_id": pairs["response_id"],
-    })
-    mentions = pd.concat([single, pairs], ignore_index=True)
-    if kind is not None:
-        mentions = mentions[mentions["kind"] == kind]
-    return mentions.drop_duplicates().reset_index(drop=True)
+    if kind not in (None, "area", "type", "area_type"):
+        raise StatsError(f"kind must be area, type or area_type, not '{kind}'", code="THM419")
+    if responses is not None and "position" not in tags.columns:
+        tags = with_positions(tags, responses)
+    # Work on integer codes: filtering and hashing a few million Arrow strings column by
+    # column cost seconds (eval/bench/analytics_1m.py), labels and kinds have few values.
+    label, labels = pd.factorize(tags["label"])
+    kind_code, kinds = pd.factorize(tags["kind"])
+    kind_of = {str(k): i for i, k in enumerate(kinds)}
+    label_names = np.asarray(labels, dtype=object)
+    assigned = label_names[label] != UNASSIGNED if len(labels) else np.zeros(0, dtype=bool)
+    who = (tags["position"].to_numpy(dtype=np.int64) if "position" in tags.columns
+           else pd.factorize(tags["response_id"])[0].astype(np.int64))
+    rows = []  # (row indices into tags, theme codes, kind name)
+    names: list[str] = []
+    for single in (("area", "type") if kind is None else (kind,) if kind != "area_type" else ()):
+        chosen = np.flatnonzero(assigned & (kind_code == kind_of.get(single, -1)))
+        rows.append((chosen, label[chosen] + len(names), single))
+        names += [str(x) for x in label_names]
+    if kind in (None, "area_type"):
+        statement, statements = pd.factorize(tags["statement_id"])
+        is_type = np.flatnonzero(assigned & (kind_code == kind_of.get("type", -1)))
+        type_of = np.full(len(statements), -1, dtype=np.int64)
+        type_of[statement[is_type][::-1]] = label[is_type][::-1]  # first type row wins
+        areas = np.flatnonzero(assigned & (kind_code == kind_of.get("area", -1)))
+        paired = areas[type_of[statement[areas]] >= 0]
+        pair = label[paired] * len(label_names) + type_of[statement[paired]]
+        rows.append((paired, pair + len(names), "area_type"))
+        names += [f"{a}{AREA_TYPE_SEP}{t}" for a in label_names for t in label_names]
+    index = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, dtype=np.int64)
+    theme = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, dtype=np.int64)
+    kind_name = np.concatenate([np.full(len(r[0]), r[2], dtype=object) for r in rows]) \
+        if rows else np.zeros(0, dtype=object)
+    # One mention per (respondent, theme): theme codes already separate the kinds.
+    _, first = np.unique(who[index] * max(len(names), 1) + theme, return_index=True)
+    first = np.sort(first)
+    index, theme, kind_name = index[first], theme[first], kind_name[first]
+    mentions = pd.DataFrame({
+        "theme": pd.Series(np.asarray(names, dtype=object)[theme], dtype=object),
+        "kind": pd.Series(kind_name, dtype=object),
+        "response_id": pd.Series(tags["response_id"].to_numpy(dtype=object)[index],
+                                 dtype=object)})
+    if "position" in tags.columns:
+        mentions["position"] = who[index]
+    return mentions
 
 
-def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30) -> ThemeTable:
-    """Theme table for one survey group, sorted by NPS ascending (worst first)."""
+def with_positions(tags: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
+    """The tag rows of these responses, with each one's row in ``responses`` (``position``)."""
+    position = positions(tags["response_id"], responses["response_id"])
+    return tags.assign(position=position)[position >= 0]
+
+
+def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30,
+                mentions: pd.DataFrame | None = None) -> ThemeTable:
+    """Theme table for one survey group, sorted by NPS ascending (worst first).
+
+    ``mentions``: ``theme_mentions(tags, None, responses)`` when the caller already has it.
+    """
     if responses.empty:
         raise StatsError("no responses in this group; check the survey-type filter.",
                          code="THM407")
@@ -97,13 +163,17 @@ def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30)
             "survey type or pool explicitly.", code="THM408")
     overall = summarize(responses["category"])
     total = (overall.promoters, overall.passives, overall.detractors)
-    known = set(responses["response_id"])
-    tags = tags[tags["response_id"].isin(known)]
-    mentions = theme_mentions(tags).merge(
-        responses[["response_id", "category"]], on="response_id", how="inner"
-    )
-    counts = (mentions.groupby(["theme", "kind", "category"]).size()
-              .unstack("category", fill_value=0))
+    tags = with_positions(tags, responses)
+    if mentions is None:
+        mentions = theme_mentions(tags, responses=responses)
+    group = np.asarray(pd.Categorical(responses["category"], categories=NPS_GROUPS).codes)
+    keys = mentions["theme"] + "\t" + mentions["kind"]
+    code, names = pd.factorize(keys)
+    cells = np.bincount(code * 3 + group[mentions["position"].to_numpy(dtype=np.int64)],
+                        minlength=3 * len(names)).reshape(len(names), 3)
+    index = pd.MultiIndex.from_tuples([tuple(name.split("\t")) for name in names],
+                                      names=["theme", "kind"])
+    counts = pd.DataFrame(cells, index=index, columns=list(NPS_GROUPS))
     rows = []
     for (theme, kind), c in counts.iterrows():
         p, m, d = (int(c.get(k, 0)) for k in ("promoter", "passive", "detractor"))
@@ -119,10 +189,10 @@ def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30)
     rows.sort(key=lambda r: (r.nps, kind_order.get(r.kind, 3), -r.n, r.theme))
     unassigned = {}
     for kind in ("area", "type"):
-        of_kind = tags[tags["kind"] == kind].drop_duplicates("statement_id")
-        per_statement = tags[tags["kind"] == kind].groupby("statement_id")["label"].first()
-        n_statements = len(of_kind)
-        n_un = int((per_statement == UNASSIGNED).sum())
+        of_kind = tags[tags["kind"] == kind]
+        n_statements = int(of_kind["statement_id"].nunique())
+        # The tagger gives an unassigned statement exactly one row of that kind.
+        n_un = int(of_kind.loc[of_kind["label"] == UNASSIGNED, "statement_id"].nunique())
         unassigned[kind] = {"statements": n_un,
                             "share": (n_un / n_statements) if n_statements else 0.0}
     return ThemeTable(overall=overall, themes=rows, unassigned=unassigned)

@@ -26,12 +26,14 @@ mentioners. Three results follow, each adding up exactly:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from themer.analyze import mention_rows
 from themer.errors import StatsError
 from themer.stats.nps import Z95
 
@@ -40,9 +42,11 @@ __all__ = [
     "RegressionImpact",
     "RegressionRow",
     "decompose",
+    "drivers_by_segment",
     "gap_drivers",
     "regression_impact",
     "respondent_values",
+    "segment_drivers",
     "shapley_impact",
     "theme_mix",
 ]
@@ -60,43 +64,85 @@ def respondent_values(categories: pd.Series) -> np.ndarray:
     return np.asarray(values.to_numpy(dtype=float))
 
 
+@dataclass(frozen=True)
+class _Mentions:
+    """What every mix needs, computed once per (responses, mentions)."""
+
+    values: np.ndarray  # +1/0/-1 per respondent
+    position: np.ndarray  # respondent row per mention
+    theme: np.ndarray  # theme code per mention
+    theme_names: np.ndarray
+    weight: np.ndarray  # 1 / (themes the respondent names), per mention
+    silent: np.ndarray  # respondent names no theme
+
+
+def _prepare(responses: pd.DataFrame, mentions: pd.DataFrame) -> _Mentions:
+    position = mention_rows(mentions, responses)
+    known = position >= 0
+    position = position[known]
+    theme, names = pd.factorize(mentions["theme"].to_numpy(dtype=object)[known], sort=True)
+    per_respondent = np.bincount(position, minlength=len(responses))
+    return _Mentions(respondent_values(responses["category"]), position,
+                     theme.astype(np.int64), np.asarray(names, dtype=object),
+                     1.0 / per_respondent[position], per_respondent == 0)
+
+
+def _group_codes(groups: pd.Series | None, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(code per respondent, -1 = left out; group names); blank or missing = left out."""
+    if groups is None:
+        return np.zeros(size, dtype=np.int64), np.array(["all"], dtype=object)
+    labels = groups.astype("string").str.strip()
+    codes, uniques = pd.factorize(labels.where(labels != ""), sort=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _mix(prepared: _Mentions, group: np.ndarray, names: np.ndarray) -> pd.DataFrame:
+    keep = group >= 0
+    chosen = keep[prepared.position]
+    position = prepared.position[chosen]
+    width = len(prepared.theme_names) + 1  # the last theme slot is NO_THEME
+    silent = np.flatnonzero(keep & prepared.silent)
+    weight = prepared.weight[chosen]
+    key = np.concatenate([group[position] * width + prepared.theme[chosen],
+                          group[silent] * width + width - 1])
+    weights = np.concatenate([weight, np.ones(len(silent))])
+    scores = np.concatenate([weight * prepared.values[position], prepared.values[silent]])
+    size = len(names) * width
+    n = np.bincount(key, minlength=size)
+    filled = np.flatnonzero(n)
+    if not len(filled):
+        raise StatsError("no respondents in any group", code="THM413")
+    labels = np.append(prepared.theme_names, NO_THEME)
+    mix = pd.DataFrame({
+        "group": names[filled // width], "theme": labels[filled % width],
+        "n": n[filled], "weight": np.bincount(key, weights=weights, minlength=size)[filled],
+        "value": np.bincount(key, weights=scores, minlength=size)[filled]})
+    sizes = np.bincount(group[keep], minlength=len(names)).astype(float)
+    return _with_rates(mix, sizes[filled // width])
+
+
 def theme_mix(responses: pd.DataFrame, mentions: pd.DataFrame,
               groups: pd.Series | None = None) -> pd.DataFrame:
     """Fractional share and weighted NPS of each theme within each group.
 
-    ``responses``: response_id + category (one row per respondent). ``mentions``: response_id +
-    theme, one row per distinct (respondent, theme); mentions of unknown respondents are ignored.
+    ``responses``: response_id + category (one row per respondent). ``mentions``: response_id
+    (or ``position``, see ``analyze.theme_mentions``) + theme, one row per distinct (respondent,
+    theme); mentions of unknown respondents are ignored.
     ``groups``: a label per response row (aligned with ``responses``); None = one group "all";
-    rows whose group is missing are left out.
-    Returns rows (group, theme, n, weight, share, score): n = mentioners, weight = sum of 1/k,
-    share = weight / group size, score = weighted NPS of the mentioners (points).
+    rows whose group is blank or missing are left out.
+    Returns rows (group, theme, n, weight, value, share, score): n = mentioners, weight = sum
+    of 1/k, value = sum of weight x (+1/0/-1), share = weight / group size, score = weighted
+    NPS of the mentioners (points). n, weight and value add across groups.
     """
-    values = respondent_values(responses["category"])
-    labels = (pd.Series("all", index=responses.index) if groups is None
-              else groups.astype("string"))
-    keep = labels.notna().to_numpy()
-    position = pd.Index(responses["response_id"]).get_indexer(mentions["response_id"])
-    known = position >= 0
-    position = position[known]
-    position_kept = position[keep[position]]
-    themes = mentions["theme"].to_numpy()[known][keep[position]]
-    per_respondent = np.bincount(position_kept, minlength=len(responses))
-    weight = 1.0 / per_respondent[position_kept]
-    group_of = labels.to_numpy(dtype=object)
-    mentioned = pd.DataFrame({"group": group_of[position_kept], "theme": themes,
-                              "n": 1, "weight": weight, "value": weight * values[position_kept]})
-    silent = keep & (per_respondent == 0)
-    nobody = pd.DataFrame({"group": group_of[silent], "theme": NO_THEME, "n": 1,
-                           "weight": 1.0, "value": values[silent]})
-    parts = [part for part in (mentioned, nobody) if len(part)]
-    if not parts:
-        raise StatsError("no respondents in any group", code="THM413")
-    mix = (pd.concat(parts, ignore_index=True)
-           .groupby(["group", "theme"], sort=True)[["n", "weight", "value"]].sum().reset_index())
-    sizes = pd.Series(group_of[keep]).value_counts()
-    mix["share"] = mix["weight"] / mix["group"].map(sizes).to_numpy(dtype=float)
-    mix["score"] = 100.0 * mix["value"] / mix["weight"]
-    return mix.drop(columns="value")
+    return _mix(_prepare(responses, mentions), *_group_codes(groups, len(responses)))
+
+
+def _with_rates(sums: pd.DataFrame, size: np.ndarray | float) -> pd.DataFrame:
+    """share and score from the additive sums (n, weight, value) and the group size."""
+    rated = sums.copy()
+    rated["share"] = rated["weight"] / size
+    rated["score"] = 100.0 * rated["value"] / rated["weight"]
+    return rated
 
 
 def shapley_impact(mix: pd.DataFrame) -> pd.DataFrame:
@@ -157,21 +203,53 @@ def decompose(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def segment_drivers(responses: pd.DataFrame, mentions: pd.DataFrame, segment: pd.Series
+                    ) -> dict[str, pd.DataFrame]:
+    """For every value of a segment column: which themes make it differ from the rest.
+
+    Each value's table is ``decompose(rest, value)``, where the rest is every other respondent
+    (blank segment values included, as in ``segments.segment_table``): the totals add up to
+    that table's ``diff``. Most negative totals first: the themes that pull the segment below
+    the rest, by being mentioned more (share effect) or by scoring lower when they are (score
+    effect).
+    """
+    return drivers_by_segment(responses, mentions, {"segment": segment})["segment"]
+
+
+def drivers_by_segment(responses: pd.DataFrame, mentions: pd.DataFrame,
+                       segments: Mapping[str, pd.Series]) -> dict[str, dict[str, pd.DataFrame]]:
+    """``segment_drivers`` for many segment columns, preparing the mentions once.
+
+    One pass over the respondents per column for all its values: the sums are additive, so
+    rest = everyone - value.
+    """
+    prepared = _prepare(responses, mentions)
+    sums = ["n", "weight", "value"]
+    everyone = _mix(prepared, *_group_codes(None, len(responses))).set_index("theme")[sums]
+    total = len(responses)
+    found: dict[str, dict[str, pd.DataFrame]] = {}
+    for name, segment in segments.items():
+        group, names = _group_codes(segment, total)
+        size_of = dict(zip(names, np.bincount(group[group >= 0], minlength=len(names)),
+                           strict=True))
+        found[name] = {}
+        for value, inside in _mix(prepared, group, names).groupby("group", sort=True):
+            size = int(size_of[value])
+            if size == total:
+                raise StatsError(f"segment '{name}' value '{value}' covers everyone: no rest "
+                                 "to compare", code="THM418")
+            rest = everyone.sub(inside.set_index("theme")[sums], fill_value=0)
+            rest = rest[rest["n"] > 0]
+            found[name][str(value)] = decompose(
+                _with_rates(rest.reset_index(), total - size), inside.reset_index(drop=True))
+    return found
+
+
 def gap_drivers(responses: pd.DataFrame, mentions: pd.DataFrame, inside: pd.Series
                 ) -> pd.DataFrame:
-    """Which themes make NPS(inside) differ from NPS(rest): ``decompose(rest, inside)``.
-
-    ``inside``: boolean per response row (e.g. plan == "free"). Most negative totals first: the
-    themes that pull the segment below the rest, by mentioning them more (share effect) or by
-    scoring lower when they do (score effect).
-    """
-    side = pd.Series(np.where(inside.to_numpy(dtype=bool), "inside", "rest"),
-                     index=responses.index)
-    if side.nunique() < 2:
-        raise StatsError("the segment needs respondents both inside and outside it",
-                         code="THM418")
-    mix = theme_mix(responses, mentions, side)
-    return decompose(mix[mix["group"] == "rest"], mix[mix["group"] == "inside"])
+    """``segment_drivers`` for one boolean split: NPS(inside) - NPS(rest), per theme."""
+    side = pd.Series(np.where(inside.to_numpy(dtype=bool), "inside", ""), index=responses.index)
+    return segment_drivers(responses, mentions, side)["inside"]
 
 
 @dataclass(frozen=True)
@@ -201,7 +279,7 @@ def regression_impact(responses: pd.DataFrame, mentions: pd.DataFrame) -> Regres
     cannot be estimated and are listed in ``left_out``.
     """
     values = respondent_values(responses["category"])
-    position = pd.Index(responses["response_id"]).get_indexer(mentions["response_id"])
+    position = mention_rows(mentions, responses)
     known = position >= 0
     themes, column = np.unique(mentions["theme"].to_numpy()[known].astype(str),
                                return_inverse=True)

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -20,8 +21,8 @@ from rich.table import Table
 
 from themer import __version__
 from themer.adoption import adoption_frame, adoption_table, gap_matrix
-from themer.analyze import ThemeTable, survey_groups, theme_mentions, theme_table
-from themer.attribution import gap_drivers, regression_impact, shapley_impact, theme_mix
+from themer.analyze import ThemeTable, positions, survey_groups, theme_mentions, theme_table
+from themer.attribution import drivers_by_segment, regression_impact, shapley_impact, theme_mix
 from themer.behaviour import behaviour_table
 from themer.cache import EmbeddingCache
 from themer.config import Settings
@@ -203,7 +204,7 @@ def _read_tags(path: Path, responses: pd.DataFrame) -> pd.DataFrame:
         row = int(bad.to_numpy().argmax())
         raise InputFileError(f"{path}, row {row + 2}, column 'kind': '{frame['kind'].iloc[row]}'"
                              " is not area or type.", code="THM157")
-    tags = frame.loc[frame["response_id"].isin(responses["response_id"]), TAG_KEEP]
+    tags = frame.loc[positions(frame["response_id"], responses["response_id"]) >= 0, TAG_KEEP]
     if tags.empty:
         raise InputFileError(f"{path}: no tag rows for the responses loaded (different input?); "
                              "re-run `themer tag` on this file.", code="THM158")
@@ -436,14 +437,16 @@ def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     payload: dict[str, Any] = {"survey_type": group, "pooled": pool, **table.to_dict()}
     if drivers:
         mentions = theme_mentions(_tags_for(settings, responses, tags,
-                                            _taxonomy(settings, taxonomy), head), _kind(kind))
+                                            _taxonomy(settings, taxonomy), head), _kind(kind),
+                                  responses)
         below = [r for r in table.rows if r.significantly_below]
         if not below:
             out.print("no segment is significantly below the rest; no gap to explain.")
         found = {}
+        per_segment = drivers_by_segment(responses, mentions, {
+            name: responses[f"segment:{name}"] for name in sorted({r.segment for r in below})})
         for r in below:
-            split = gap_drivers(responses, mentions,
-                                responses[f"segment:{r.segment}"] == r.value)
+            split = per_segment[r.segment][r.value]
             found[f"{r.segment}={r.value}"] = _records(split)
             top = split[split["total"] < 0].head(3)
             out.print(f"{r.segment}={r.value} ({r.diff:+.1f} vs rest) driven by: " + "; ".join(
@@ -623,7 +626,8 @@ def trends(input: Path, period: Annotated[str, typer.Option(
     if themes:
         floor = min_n or settings.min_n
         mentions = theme_mentions(_tags_for(settings, responses, tags,
-                                            _taxonomy(settings, taxonomy), head), _kind(kind))
+                                            _taxonomy(settings, taxonomy), head), _kind(kind),
+                                  responses)
         per_theme = theme_trends(responses, mentions, unit, min_n=floor)
         alerts = spike_alerts(per_theme, window=window, min_history=min(3, window),
                               sds=spike_sd, min_n=floor)
@@ -758,8 +762,9 @@ def impact(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     group = _survey_group(responses, input, pool)
     tag_rows = _tags_for(settings, responses, tags, _taxonomy(settings, taxonomy), head)
     chosen = _kind(kind)
-    mentions = theme_mentions(tag_rows, chosen)
-    table = theme_table(responses, tag_rows, min_n=min_n or settings.min_n)
+    every = theme_mentions(tag_rows, None, responses)
+    mentions = every[every["kind"] == chosen]
+    table = theme_table(responses, tag_rows, min_n=min_n or settings.min_n, mentions=every)
     loo = {r.theme: r for r in table.themes if r.kind == chosen}
     shapley = shapley_impact(theme_mix(responses, mentions))
     regression = regression_impact(responses, mentions)
@@ -926,9 +931,10 @@ def validate(input: Path,
         payload["launches"].append({"name": item.name, "where": item.where, **asdict(check)})
     if fixes:
         tag_rows = _tags_for(settings, responses, tags, tax, head)
-        mentions = theme_mentions(tag_rows, _kind(kind))
-        commenters = responses["response_id"].isin(
-            tag_rows.loc[tag_rows["statement_id"] != "", "response_id"])
+        mentions = theme_mentions(tag_rows, _kind(kind), responses)
+        said = positions(tag_rows["response_id"], responses["response_id"])
+        commenters = pd.Series(np.bincount(said[said >= 0], minlength=len(responses)) > 0,
+                               index=responses.index)
         for repair in fixes:
             result = fix_check(responses, commenters, mentions, repair.theme, repair.date,
                                window_days=window_days or repair.window_days, among=among,

@@ -28,7 +28,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from themer.analyze import AREA_TYPE_SEP, ThemeTable
+from themer.analyze import AREA_TYPE_SEP, ThemeTable, positions
 from themer.classify import UNASSIGNED
 from themer.errors import InputFileError
 from themer.taxonomy import TaxonomyInfo
@@ -207,8 +207,10 @@ def priorities(table: ThemeTable, roadmap: Roadmap, *,
 
 def recovery_counts(tags: pd.DataFrame, responses: pd.DataFrame, question: str) -> dict[str, int]:
     """Area -> passives whose answer to ``question`` names it (distinct respondents)."""
-    passives = responses.loc[responses["category"] == "passive", "response_id"]
     chosen = tags[(tags["question"] == question) & (tags["kind"] == "area")
-                  & tags["response_id"].isin(passives) & (tags["label"] != UNASSIGNED)]
-    counts = chosen.drop_duplicates(["response_id", "label"])["label"].value_counts()
+                  & (tags["label"] != UNASSIGNED)]
+    row = positions(chosen["response_id"], responses["response_id"])
+    category = responses["category"].to_numpy(dtype=object)
+    passive = (row >= 0) & (category[np.maximum(row, 0)] == "passive")
+    counts = chosen[passive].drop_duplicates(["response_id", "label"])["label"].value_counts()
     return {str(k): int(v) for k, v in counts.items()}

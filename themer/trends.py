@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.stats import binom, norm
 from statsmodels.stats.multitest import multipletests
 
+from themer.analyze import mention_rows
 from themer.attribution import decompose, theme_mix
 from themer.errors import InputFileError, StatsError
 from themer.segments import GROUPS, as_categories, category_counts
@@ -110,7 +111,7 @@ def theme_trends(responses: pd.DataFrame, mentions: pd.DataFrame,
     labels = period_labels(responses, period)
     categories = as_categories(responses["category"])
     period_n = labels.value_counts().sort_index()
-    position = pd.Index(responses["response_id"]).get_indexer(mentions["response_id"])
+    position = mention_rows(mentions, responses)
     known = position >= 0
     frame = pd.DataFrame({"period": labels.to_numpy()[position[known]],
                           "theme": mentions["theme"].to_numpy()[known],

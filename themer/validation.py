@@ -20,6 +20,7 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
+from themer.analyze import mention_rows
 from themer.errors import InputFileError
 from themer.segments import category_counts
 from themer.stats.nps import NPS_GROUPS, Z95, nps_and_variance, nps_interval
@@ -131,8 +132,9 @@ def fix_check(responses: pd.DataFrame, commenters: pd.Series, mentions: pd.DataF
     base = commenters.astype(bool)
     if among != "all":
         base &= responses["category"] == among
-    named = responses["response_id"].isin(
-        mentions.loc[mentions["theme"] == theme, "response_id"])
+    rows = mention_rows(mentions, responses)
+    chosen = rows[(mentions["theme"] == theme).to_numpy() & (rows >= 0)]
+    named = pd.Series(np.bincount(chosen, minlength=len(responses)) > 0, index=responses.index)
     counts = np.array([int((base & before).sum()), int((base & after).sum())])
     hits = np.array([int((base & before & named).sum()), int((base & after & named).sum())])
     shares = [float(h / c) if c else None for h, c in zip(hits, counts, strict=True)]

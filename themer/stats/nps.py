@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy.stats import norm
 
@@ -145,10 +146,13 @@ class NpsSummary:
 
 def summarize(categories: Iterable[Category], *, level: float = 0.95) -> NpsSummary:
     """Summary of a group of respondents given their NPS categories."""
-    counts = {"promoter": 0, "passive": 0, "detractor": 0}
-    for category in categories:
-        counts[category] += 1
-    p, m, d = counts["promoter"], counts["passive"], counts["detractor"]
+    values = pd.Series(categories if isinstance(categories, pd.Series) else list(categories),
+                       dtype=object)
+    unknown = set(values.unique()) - set(NPS_GROUPS)
+    if unknown:
+        raise StatsError(f"unknown NPS categories {sorted(map(str, unknown))}", code="THM420")
+    counts = values.value_counts()
+    p, m, d = (int(counts.get(group, 0)) for group in NPS_GROUPS)
     low, high = nps_ci(p, m, d, level=level)
     return NpsSummary(
         n=p + m + d,
