@@ -17,7 +17,7 @@ from themer.errors import InputFileError
 def test_behaviour_hand_case() -> None:
     responses = pd.DataFrame({"category": ["promoter"] * 3 + ["passive"] + ["detractor"] * 2})
     logins = pd.Series([5, 6, 7, 100, 1, 2])
-    days = pd.Series([10, "n/a", 30, 1, 20, 40])  # non-numeric cells are left out
+    days = pd.Series([10, "n/a", 30, 1, 20, 40])  # non-numeric cells are left out, and counted
     rows = {r.measure: r for r in behaviour_table(responses, {"logins": logins, "days": days},
                                                   min_n=1)}
     login = rows["logins"]
@@ -28,6 +28,10 @@ def test_behaviour_hand_case() -> None:
     assert login.rank_biserial == pytest.approx(1.0)  # every promoter above every detractor
     assert login.p_value == pytest.approx(mannwhitneyu([5, 6, 7], [1, 2]).pvalue)
     assert rows["days"].promoters_n == 2
+    assert rows["days"].not_numeric == 1
+    assert login.not_numeric == 0
+    blanks = behaviour_table(responses, {"x": pd.Series(["1", "", None, " ", "2", "3"])}, min_n=1)
+    assert blanks[0].not_numeric == 0  # blank is missing, not a typo
     assert rows["days"].rank_biserial == pytest.approx(-0.5)
     for row in rows.values():
         assert row.q_value is not None

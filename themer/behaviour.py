@@ -36,6 +36,7 @@ class BehaviourRow:
     p_value: float | None
     q_value: float | None
     small_n: bool
+    not_numeric: int = 0  # filled cells that are not numbers: left out, and reported
 
 
 def behaviour_table(responses: pd.DataFrame, measures: Mapping[str, pd.Series], *,
@@ -49,6 +50,9 @@ def behaviour_table(responses: pd.DataFrame, measures: Mapping[str, pd.Series], 
     rows, p_values = [], []
     for name, series in measures.items():
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        filled = series.notna().to_numpy() & (series.astype("string").str.strip() != "").fillna(
+            False).to_numpy(dtype=bool)
+        not_numeric = int((filled & np.isnan(values)).sum())
         known = ~np.isnan(values)
         promoters = values[known & (category == "promoter")]
         detractors = values[known & (category == "detractor")]
@@ -67,7 +71,7 @@ def behaviour_table(responses: pd.DataFrame, measures: Mapping[str, pd.Series], 
             promoters_median=_stat(np.median, promoters),
             detractors_median=_stat(np.median, detractors),
             mean_difference=float(promoters.mean() - detractors.mean()) if both else None,
-            rank_biserial=r, p_value=p, q_value=None, small_n=small))
+            rank_biserial=r, p_value=p, q_value=None, small_n=small, not_numeric=not_numeric))
     family = [i for i, p in enumerate(p_values) if p is not None]
     if family:
         q = multipletests([p_values[i] for i in family], method="fdr_bh")[1]

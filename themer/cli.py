@@ -574,6 +574,10 @@ def behaviour(input: Path, measure: Annotated[list[str] | None, typer.Option(
                      number(r.rank_biserial, "+.2f"), number(r.q_value, ".3f"),
                      "small n" if r.small_n else "")
     out.print(grid)
+    for r in rows:
+        if r.not_numeric:
+            err.print(f"{r.measure}: {r.not_numeric} cell(s) are not numbers and were left out "
+                      "(see the JSON field not_numeric).", highlight=False)
     _save_json(json_out, {"survey_type": group, "pooled": pool,
                           "measures": [asdict(r) for r in rows]})
 

@@ -53,7 +53,7 @@ def category_counts(keys: pd.Series, categories: pd.Series) -> pd.DataFrame:
             and list(categories.cat.categories) == GROUPS):
         categories = as_categories(categories)
     text = keys.astype("string").fillna("").str.strip()
-    # factorize + bincount: 3x faster than pd.crosstab on a million rows (segments_1m.py).
+    # factorize + bincount: about 2x faster than pd.crosstab on a million rows (segments_1m.py).
     codes, values = pd.factorize(text, sort=True)
     group = categories.cat.codes.to_numpy()
     counted = (codes >= 0) & (group >= 0) & (text != "").to_numpy()
