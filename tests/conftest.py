@@ -58,3 +58,34 @@ def survey_csv(tmp_path: Path) -> Path:
     path = tmp_path / "survey.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("THEMER_TEST_PG")
+    if not url and os.environ.get("CI") == "true":
+        raise RuntimeError("CI must run the PostgreSQL store tests: THEMER_TEST_PG is unset "
+                           "(.ci/test starts a server and sets it)")
+    return url
+
+
+def _fresh_postgres(url: str) -> str:
+    """An empty public schema, so every test migrates from nothing."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'themer.db'}"
+    url = _postgres_url()
+    if url is None:
+        pytest.skip("THEMER_TEST_PG unset (local run without PostgreSQL; never skipped in CI)")
+    return _fresh_postgres(url)

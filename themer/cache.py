@@ -58,7 +58,10 @@ class EmbeddingCache:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.folder / "index.sqlite", timeout=60)
+        # Not bound to the creating thread: the API loads the model in one thread and tags in
+        # request threads. Callers serialise use of one cache object (the API holds a lock).
+        self._conn = sqlite3.connect(self.folder / "index.sqlite", timeout=60,
+                                     check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         with self._conn:
             self._conn.execute(

@@ -36,6 +36,7 @@ from themer.priorities import priorities as rank_priorities
 from themer.report import render_eval_report, render_report, write_report
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
+from themer.store.repository import Store
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
@@ -1132,6 +1133,35 @@ def eval_drift(input: Path, json_out: Annotated[Path, typer.Option("--json")],
     for kind, info in drift["kinds"].items():
         out.print(f"{kind}: {info['changed']} of {drift['statements']} statements changed tags "
                   f"({info['changed_share']:.1%})")
+
+
+@app.command()
+@handle_errors
+def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port")] = 8000,
+          workers: Annotated[int, typer.Option("--workers")] = 1) -> None:
+    """Start the HTTP API (uvicorn); settings from THEMER_* (store: THEMER_DATABASE_URL)."""
+    import uvicorn
+
+    # By import string: themer does not import the web layer.
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+keys_app = typer.Typer(help="API keys: only a hash is stored; the key is printed once.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+@handle_errors
+def keys_create(scope: Annotated[str, typer.Option("--scope", help="read, write or admin")],
+                name: Annotated[str | None, typer.Option("--name")] = None) -> None:
+    """Create an API key in the store and print it (it cannot be shown again)."""
+    if scope not in ("read", "write", "admin"):
+        raise InputFileError(f"--scope must be read, write or admin, not '{scope}'.",
+                             code="THM166")
+    store = Store.open(Settings().store_url())
+    out.print(store.create_key(scope, name), highlight=False)  # type: ignore[arg-type]
+    err.print(f"{scope} key created; store it now, only its hash is kept.", highlight=False)
 
 
 @app.command()

@@ -41,3 +41,16 @@ class Settings(BaseSettings):
         description="Responses per chunk: bigger fills encoder batches better, costs memory.",
     )
     min_n: int = Field(default=30, ge=1, description="Below this n a figure is flagged small.")
+    database_url: str = Field(
+        default="",
+        description="Store URL: sqlite:///path/themer.db (default: themer.db in cache_dir) or "
+        "postgresql+psycopg://user@host/db.")
+    max_body_bytes: int = Field(default=2_000_000, ge=1_000, le=100_000_000,
+                                description="Largest API request body; bigger gets 413.")
+    max_batch: int = Field(default=256, ge=1, le=10_000,
+                           description="Most comments per classify call / responses per ingest.")
+    rate_limit_per_minute: int = Field(default=600, ge=1,
+                                       description="Requests per API key per minute (429 after).")
+
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.cache_dir / 'themer.db'}"

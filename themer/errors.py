@@ -7,8 +7,9 @@ Exception tree (catch ``ThemerError`` to catch them all)::
     │   └── BadRowsError                    THM102  rows that fail validation (strict mode)
     ├── TaxonomyError (ValueError)         THM2xx  malformed or inconsistent taxonomy
     ├── ModelError (RuntimeError)          THM3xx  embedding model or trained head problems
-    └── StatsError (ValueError)            THM4xx  statistics asked of impossible data
-        └── EmptyGroupError                 THM401  NPS of zero respondents
+    ├── StatsError (ValueError)            THM4xx  statistics asked of impossible data
+    │   └── EmptyGroupError                 THM401  NPS of zero respondents
+    └── StoreError (RuntimeError)          THM5xx  the store is unreachable or refuses a write
 
 Codes are never reused; a new meaning gets a new code.
 """
@@ -21,6 +22,7 @@ __all__ = [
     "InputFileError",
     "ModelError",
     "StatsError",
+    "StoreError",
     "TaxonomyError",
     "ThemerError",
 ]
@@ -82,3 +84,9 @@ class EmptyGroupError(StatsError):
     """NPS (or an interval) of an empty group."""
 
     code = "THM401"
+
+
+class StoreError(ThemerError, RuntimeError):
+    """The store cannot be reached or refuses a write (THM5xx)."""
+
+    code = "THM500"

@@ -1,0 +1,300 @@
+"""The HTTP service: a thin FastAPI layer over themer (store, tagger, analyses).
+
+    themer serve                       # uvicorn on 127.0.0.1:8000, settings from THEMER_*
+    create_app(Settings(...))          # in tests
+
+Every route but /healthz and /readyz needs an API key (``X-API-Key`` or ``Authorization:
+Bearer``) with the route's scope: read < write < admin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.errors import ApiError, install
+from api.limits import BodyLimit, RateLimiter
+from themer import __version__
+from themer.analyze import survey_groups, theme_table
+from themer.cache import EmbeddingCache
+from themer.config import Settings
+from themer.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.segment import StatementSplitter
+from themer.segments import segment_table
+from themer.store.db import ping
+from themer.store.models import ApiKey
+from themer.store.pipeline import tag_stored
+from themer.store.repository import Filters, ResponseIn, Scope, Store, scope_allows
+from themer.tagger import Tagger, find_head
+from themer.taxonomy import load_taxonomy
+
+Category = Literal["promoter", "passive", "detractor"]
+
+
+class Engine:
+    """What the routes share: the store, the active taxonomy version and a lazily built tagger."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        path = settings.taxonomy
+        self.taxonomy = load_taxonomy(path)
+        self.taxonomy_version = store.activate_taxonomy(
+            self.taxonomy, path.read_text(encoding="utf-8"), author="themer serve")
+        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self._tagger: Tagger | None = None
+        self._lock = threading.Lock()
+        # One tagging at a time: the encoder's cache is not thread-safe, and on 2 cores two
+        # forward passes at once are no faster than one after the other.
+        self.tagging = threading.Lock()
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._tagger is not None
+
+    def tagger(self) -> Tagger:
+        with self._lock:  # one model load, even under concurrent first requests
+            if self._tagger is None:
+                base = SentenceTransformerEncoder(self.settings.model or None,
+                                                  device=self.settings.device,
+                                                  batch_tokens=self.settings.batch_tokens)
+                encoder = CachedEncoder(base, EmbeddingCache(self.settings.cache_dir /
+                                                             "embeddings"))
+                heads = {kind: found for kind in ("area", "type") if (found := find_head(
+                    self.settings.models_dir, kind, self.taxonomy, encoder.model_id))}
+                self._tagger = Tagger.build(self.taxonomy, encoder,
+                                            StatementSplitter(splitter=self.settings.splitter),
+                                            heads=heads)  # type: ignore[arg-type]
+            return self._tagger
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def require(scope: Scope) -> Callable[..., ApiKey]:
+    """Dependency: a valid key (401 otherwise) with at least ``scope`` (403 otherwise)."""
+
+    def check(request: Request,
+              x_api_key: Annotated[str | None, Header()] = None,
+              authorization: Annotated[str | None, Header()] = None) -> ApiKey:
+        presented = x_api_key or (authorization[7:].strip() if authorization and
+                                  authorization.lower().startswith("bearer ") else None)
+        if not presented:
+            raise ApiError(401, "THM610", "no API key: send X-API-Key or Authorization: Bearer",
+                           headers={"WWW-Authenticate": "Bearer"})
+        engine = _engine(request)
+        key = engine.store.find_key(presented)
+        if key is None:
+            raise ApiError(401, "THM611", "unknown or revoked API key",
+                           headers={"WWW-Authenticate": "Bearer"})
+        if not scope_allows(key.scope, scope):
+            raise ApiError(403, "THM612", f"this key's scope is {key.scope}; the route needs "
+                           f"{scope}")
+        wait = engine.limiter.take(key.id)
+        if wait:
+            raise ApiError(429, "THM613", "rate limit exceeded for this key",
+                           headers={"Retry-After": str(max(1, round(wait)))})
+        return key
+
+    return check
+
+
+class Comment(BaseModel):
+    id: str | None = Field(default=None, max_length=200, description="Echoed back.")
+    text: str = Field(max_length=10_000, examples=["Search is slow, but support was great."])
+
+
+class ClassifyRequest(BaseModel):
+    comments: list[Comment] = Field(min_length=1, max_length=10_000)
+
+
+class ResponsesRequest(BaseModel):
+    responses: list[ResponseIn] = Field(min_length=1, max_length=10_000)
+
+
+def _filters(survey_type: str | None, date_from: date | None, date_to: date | None,
+             segment: list[str] | None) -> Filters:
+    pairs = []
+    for item in segment or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ApiError(422, "THM620", f"segment filter '{item}': expected NAME=VALUE")
+        pairs.append((name, value))
+    return Filters(survey_type, date_from, date_to, tuple(pairs))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine = Engine(settings, Store.open(settings.store_url()))
+        # Load the model in the background: /readyz says 503 until it is in memory.
+        loading = threading.Thread(target=engine.tagger, name="themer-model-load", daemon=True)
+        loading.start()
+        yield
+        loading.join()  # never exit while torch is still loading in another thread
+        engine.store.engine.dispose()
+
+    app = FastAPI(title="themer", version=__version__, lifespan=lifespan,
+                  description="NPS feedback theming: tag comments, theme tables, analytics.")
+    install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    def batch_limit(size: int, what: str) -> None:
+        if size > settings.max_batch:
+            raise ApiError(422, "THM621", f"{size} {what} in one call; the limit is "
+                           f"{settings.max_batch} (THEMER_MAX_BATCH)")
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz(request: Request) -> JSONResponse:
+        """The store answers and the model is loaded (503 until both)."""
+        engine = _engine(request)
+        ping(engine.store.engine)
+        ready = engine.model_loaded
+        return JSONResponse({"store": "ok", "model": "loaded" if ready else "not loaded"},
+                            status_code=200 if ready else 503)
+
+    @app.post("/v1/classify", tags=["tagging"])
+    def classify(body: ClassifyRequest, request: Request,
+                 _: Annotated[ApiKey, Depends(require("read"))]) -> dict[str, Any]:
+        """Tags per statement for 1..N comments; nothing is stored."""
+        batch_limit(len(body.comments), "comments")
+        engine = _engine(request)
+        tagger = engine.tagger()
+        frame = pd.DataFrame({"response_id": [str(i) for i in range(len(body.comments))],
+                              "text:comment": [c.text for c in body.comments]})
+        with engine.tagging:
+            statements = tagger.split(frame)
+            tags = tagger.tag_statements(statements) if len(statements) else statements
+        results: list[dict[str, Any]] = [{"id": c.id, "statements": []} for c in body.comments]
+        for _, rows in (tags.groupby("statement_id", sort=False) if len(tags) else []):
+            first = rows.iloc[0]
+            labels = [{"kind": r.kind, "label": r.label, "confidence": float(r.confidence)}
+                      for r in rows.itertuples()]
+            results[int(first["response_id"])]["statements"].append({
+                "statement": first["statement"], "start": int(first["start"]),
+                "end": int(first["end"]),
+                "areas": [x for x in labels if x["kind"] == "area"],
+                "type": next(x for x in labels if x["kind"] == "type")})
+        return {"taxonomy_version": tagger.taxonomy.version, "classifier": tagger.sources,
+                "results": results}
+
+    @app.post("/v1/responses", tags=["ingest"], status_code=200)
+    def ingest(body: ResponsesRequest, request: Request, response: Response,
+               key: Annotated[ApiKey, Depends(require("write"))],
+               idempotency_key: Annotated[str | None, Header(max_length=200)] = None
+               ) -> dict[str, Any]:
+        """Store responses (idempotent on source + id, and on Idempotency-Key) and tag new ones."""
+        batch_limit(len(body.responses), "responses")
+        engine = _engine(request)
+        digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        if idempotency_key:
+            earlier = engine.store.replay(key.id, idempotency_key)
+            if earlier is not None:
+                if earlier.request_hash != digest:
+                    raise ApiError(422, "THM622", "this Idempotency-Key was used with a "
+                                   "different body")
+                response.status_code = earlier.status_code
+                response.headers["Idempotent-Replay"] = "true"
+                return earlier.body
+        results = engine.store.ingest(body.responses)
+        created = [r.id for r in results if r.created]
+        tagger = engine.tagger()
+        with engine.tagging:
+            tagged = tag_stored(engine.store, tagger, engine.taxonomy_version.id, created)
+        answer = {"created": len(created), "existing": len(results) - len(created),
+                  "tag_rows": tagged, "responses": [asdict(r) for r in results]}
+        if idempotency_key:
+            engine.store.remember(key.id, idempotency_key, digest, 200, answer)
+        return answer
+
+    @app.get("/v1/themes", tags=["analytics"])
+    def themes(request: Request, _: Annotated[ApiKey, Depends(require("read"))],
+               survey_type: str | None = None, date_from: date | None = None,
+               date_to: date | None = None,
+               segment: Annotated[list[str] | None, Query(max_length=20)] = None,
+               min_n: Annotated[int, Query(ge=1, le=100_000)] = 30,
+               kind: Literal["area", "type", "area_type"] | None = None,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+               offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        """The theme table (the same JSON as `themer themes --json`), filtered and paginated."""
+        engine = _engine(request)
+        responses, tags = engine.store.analysis_frames(
+            _filters(survey_type, date_from, date_to, segment), engine.taxonomy_version.id)
+        if responses.empty:
+            raise ApiError(404, "THM623", "no responses match these filters")
+        groups = survey_groups(responses)
+        if len(groups) > 1:
+            raise ApiError(422, "THM624", f"the responses hold several survey types {groups}; "
+                           "relationship and transactional NPS are never pooled: pass "
+                           "survey_type")
+        table = theme_table(responses, tags, min_n=min_n).to_dict()
+        rows = [t for t in table["themes"] if kind is None or t["kind"] == kind]
+        return {**table, "themes": rows[offset:offset + limit], "total": len(rows),
+                "limit": limit, "offset": offset, "survey_type": next(iter(groups)),
+                "taxonomy_version": engine.taxonomy_version.version}
+
+    @app.get("/v1/themes/{theme}/comments", tags=["analytics"])
+    def theme_comments(theme: str, request: Request,
+                       _: Annotated[ApiKey, Depends(require("read"))],
+                       kind: Literal["area", "type"] = "area",
+                       category: Category | None = None, survey_type: str | None = None,
+                       date_from: date | None = None, date_to: date | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                       offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        """The evidence: statements tagged with the theme, with their response's score."""
+        engine = _engine(request)
+        total, page = engine.store.theme_comments(
+            theme, kind, engine.taxonomy_version.id,
+            _filters(survey_type, date_from, date_to, None), category=category, limit=limit,
+            offset=offset)
+        return {"theme": theme, "kind": kind, "total": total, "limit": limit, "offset": offset,
+                "comments": page}
+
+    @app.get("/v1/segments", tags=["analytics"])
+    def segments(request: Request, _: Annotated[ApiKey, Depends(require("read"))],
+                 survey_type: str | None = None, date_from: date | None = None,
+                 date_to: date | None = None,
+                 min_n: Annotated[int, Query(ge=1, le=100_000)] = 30) -> dict[str, Any]:
+        """NPS by every stored segment attribute (the same JSON as `themer segments --json`)."""
+        engine = _engine(request)
+        responses, _tags = engine.store.analysis_frames(
+            _filters(survey_type, date_from, date_to, None), engine.taxonomy_version.id)
+        if responses.empty:
+            raise ApiError(404, "THM623", "no responses match these filters")
+        groups = survey_groups(responses)
+        if len(groups) > 1:
+            raise ApiError(422, "THM624", f"the responses hold several survey types {groups}; "
+                           "pass survey_type")
+        return {"survey_type": next(iter(groups)),
+                **segment_table(responses, min_n=min_n).to_dict()}
+
+    @app.get("/v1/taxonomy", tags=["taxonomy"])
+    def taxonomy(request: Request, _: Annotated[ApiKey, Depends(require("read"))]
+                 ) -> dict[str, Any]:
+        """Stored taxonomy versions (newest last), the active one, and each one's diff."""
+        versions = _engine(request).store.taxonomy_versions()
+        return {"versions": [{"id": v.id, "version": v.version, "hash": v.content_hash,
+                              "active": v.active, "author": v.author,
+                              "created_at": v.created_at.isoformat(), "diff": v.diff}
+                             for v in versions]}
+
+    return app

@@ -1,0 +1,80 @@
+"""Engine, sessions and migrations for the store: SQLite by default, PostgreSQL in production.
+
+The URL decides (``THEMER_DATABASE_URL``): ``sqlite:///path/themer.db`` or
+``postgresql+psycopg://user@host/db``. SQLite runs in WAL mode with a busy timeout, so the API
+and a batch job can share one file; foreign keys are switched on. The schema is created and
+upgraded only by alembic migrations (``themer/store/migrations``), batch mode on SQLite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from themer.errors import StoreError
+
+__all__ = ["connect", "migrate"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_MS = 10_000
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"THEMER_DATABASE_URL '{url}' is not a database URL; use "
+                         "sqlite:///path/themer.db or postgresql+psycopg://user@host/db.",
+                         code="THM501") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    raise StoreError(f"unsupported database '{parsed.get_backend_name()}'; themer stores in "
+                     "SQLite or PostgreSQL.", code="THM502")
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the newest migration (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise StoreError(f"cannot reach the store at {engine.url.render_as_string()}: "
+                         f"{exc.orig}", code="THM503") from None
+
+
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def ping(engine: Engine) -> None:
+    """Raise StoreError unless the store answers a trivial query."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        raise StoreError(f"store unreachable: {exc.orig}", code="THM503") from None

@@ -1,0 +1,26 @@
+"""Tagging against the store: tag stored responses and save their statements and tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from themer.store.repository import Store
+from themer.tagger import Tagger
+
+__all__ = ["tag_stored"]
+
+
+def tag_stored(store: Store, tagger: Tagger, taxonomy_version_id: int,
+               response_ids: Sequence[int], chunk_size: int = 1_000) -> int:
+    """Tag these stored responses with ``tagger``; returns the number of tag rows saved."""
+    saved = 0
+    ids = list(response_ids)
+    heads = {str(kind): source for kind, source in tagger.sources.items()}
+    for start in range(0, len(ids), chunk_size):
+        frame = store.responses_for_tagging(ids[start:start + chunk_size])
+        statements = tagger.split(frame)
+        if statements.empty:
+            continue
+        tags = tagger.tag_statements(statements)
+        saved += store.save_tags(tags, taxonomy_version_id, heads)
+    return saved

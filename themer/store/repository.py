@@ -1,0 +1,360 @@
+"""The store's operations: ingest (idempotent), tags, taxonomy versions, API keys, analysis frames.
+
+Every write is one transaction: a batch lands whole or not at all. Queries are SQLAlchemy
+expressions (no SQL from strings). The analysis frames have the shape ``themer.io`` and the tagger
+produce, so the same analysis functions serve the CLI and the API.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import Engine, Select, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from themer.classify import UNASSIGNED
+from themer.io import SCALES
+from themer.store.db import connect, migrate, sessions
+from themer.store.models import (
+    ApiKey,
+    IdempotencyRecord,
+    ResponseRow,
+    StatementRow,
+    TagRow,
+    TaxonomyVersion,
+)
+from themer.taxonomy import TaxonomyInfo
+
+__all__ = ["MAX_COMMENT_CHARS", "Filters", "IngestResult", "ResponseIn", "Scope", "Store"]
+
+MAX_COMMENT_CHARS = 10_000
+MAX_QUESTIONS = 10
+MAX_SEGMENTS = 50
+Scope = Literal["read", "write", "admin"]
+SCOPE_RANK = {"read": 0, "write": 1, "admin": 2}
+KEY_PREFIX_CHARS = 12
+
+
+class ResponseIn(BaseModel):
+    """One response as a CX tool or an import sends it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=200, description="The source's response id.",
+                    examples=["R00042"])
+    source: str = Field(default="api", min_length=1, max_length=200, examples=["delighted"])
+    score: int = Field(examples=[6])
+    scale: Literal["nps", "stars5"] = "nps"
+    survey_type: str = Field(default="relationship", min_length=1, max_length=100)
+    survey_id: str | None = Field(default=None, max_length=200)
+    respondent_id: str | None = Field(default=None, max_length=200)
+    responded_at: date | None = None
+    comments: dict[str, str] = Field(
+        default_factory=dict, max_length=MAX_QUESTIONS,
+        description="question -> answer text", examples=[{"reason": "Search is slow."}])
+    segments: dict[str, str] = Field(default_factory=dict, max_length=MAX_SEGMENTS,
+                                     examples=[{"plan": "pro"}])
+
+    @field_validator("comments")
+    @classmethod
+    def _comment_sizes(cls, value: dict[str, str]) -> dict[str, str]:
+        for question, text in value.items():
+            if not question or len(question) > 200:
+                raise ValueError("question names must be 1-200 characters")
+            if len(text) > MAX_COMMENT_CHARS:
+                raise ValueError(f"comment '{question}' is {len(text)} characters; the limit "
+                                 f"is {MAX_COMMENT_CHARS}")
+        return value
+
+    @model_validator(mode="after")
+    def _score_on_scale(self) -> ResponseIn:
+        if self.score not in SCALES[self.scale]:
+            allowed = sorted(SCALES[self.scale])
+            raise ValueError(f"score {self.score} is not on the {self.scale} scale "
+                             f"({allowed[0]}-{allowed[-1]})")
+        return self
+
+    @property
+    def category(self) -> str:
+        return SCALES[self.scale][self.score]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    id: int
+    source: str
+    source_response_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which responses an analysis reads."""
+
+    survey_type: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    segments: tuple[tuple[str, str], ...] = ()
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.survey_type is not None:
+            query = query.where(ResponseRow.survey_type == self.survey_type)
+        if self.date_from is not None:
+            query = query.where(ResponseRow.responded_at >= self.date_from)
+        if self.date_to is not None:
+            query = query.where(ResponseRow.responded_at <= self.date_to)
+        return query
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Store:
+    """The repository over one database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessions(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect and bring the schema up to date."""
+        engine = connect(url)
+        migrate(engine)
+        return cls(engine)
+
+    # --- responses -------------------------------------------------------------------------
+
+    def _insert(self) -> Any:
+        return (postgresql.insert if self.engine.dialect.name == "postgresql"
+                else sqlite.insert)(ResponseRow)
+
+    def ingest(self, items: Sequence[ResponseIn], *, import_batch: str | None = None
+               ) -> list[IngestResult]:
+        """Insert the responses not stored yet; (source, id) already there are left as they are.
+
+        Safe under concurrent retries: the unique key and ON CONFLICT DO NOTHING make a second
+        insert of the same response a no-op, never a duplicate row.
+        """
+        keys = list(dict.fromkeys((item.source, item.id) for item in items))
+        with self.sessions.begin() as session:
+            before = self._ids(session, keys)
+            fresh = [item for item in items if (item.source, item.id) not in before]
+            if fresh:
+                rows = [{"source": i.source, "source_response_id": i.id, "score": i.score,
+                         "scale": i.scale, "category": i.category, "survey_id": i.survey_id,
+                         "survey_type": i.survey_type, "respondent_id": i.respondent_id,
+                         "responded_at": i.responded_at, "comments": i.comments,
+                         "segments": i.segments, "raw": i.model_dump(mode="json"),
+                         "import_batch": import_batch, "created_at": datetime.now(UTC)}
+                        for i in {(i.source, i.id): i for i in fresh}.values()]
+                statement = self._insert().values(rows).on_conflict_do_nothing(
+                    index_elements=["source", "source_response_id"])
+                session.execute(statement)
+            after = self._ids(session, keys)
+        return [IngestResult(after[key], key[0], key[1], key not in before) for key in keys]
+
+    @staticmethod
+    def _ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        for start in range(0, len(keys), 500):  # bounded IN lists
+            chunk = keys[start:start + 500]
+            rows = session.execute(
+                select(ResponseRow.source, ResponseRow.source_response_id, ResponseRow.id)
+                .where(tuple_(ResponseRow.source, ResponseRow.source_response_id).in_(chunk)))
+            found.update({(s, r): i for s, r, i in rows})
+        return found
+
+    def responses_for_tagging(self, ids: Sequence[int]) -> pd.DataFrame:
+        """The tagger's input (response_id = store id as text, one ``text:Q`` column each)."""
+        with self.sessions() as session:
+            rows = session.execute(select(ResponseRow.id, ResponseRow.comments)
+                                   .where(ResponseRow.id.in_(list(ids)))).all()
+        questions = sorted({q for _, comments in rows for q in comments})
+        return pd.DataFrame({"response_id": [str(i) for i, _ in rows],
+                             **{f"text:{q}": [c.get(q, "") for _, c in rows]
+                                for q in questions}})
+
+    # --- tags ------------------------------------------------------------------------------
+
+    def save_tags(self, tags: pd.DataFrame, taxonomy_version_id: int,
+                  head_version: dict[str, str]) -> int:
+        """Store statements and their tag rows (the tagger's output; response_id = store id).
+
+        Replaces any tags of this taxonomy version for these responses, in one transaction, so
+        re-tagging is idempotent.
+        """
+        if tags.empty:
+            return 0
+        response_ids = sorted({int(r) for r in tags["response_id"]})
+        with self.sessions.begin() as session:
+            existing = {(r, q, s): i for i, r, q, s in session.execute(
+                select(StatementRow.id, StatementRow.response_id, StatementRow.question,
+                       StatementRow.start).where(StatementRow.response_id.in_(response_ids)))}
+            statements = tags.drop_duplicates("statement_id")
+            ids: dict[str, int] = {}
+            for row in statements.itertuples(index=False):
+                key = (int(row.response_id), str(row.question), int(row.start))
+                if key not in existing:
+                    record = StatementRow(response_id=key[0], question=key[1], start=key[2],
+                                          end=int(row.end), text=str(row.statement))
+                    session.add(record)
+                    session.flush()
+                    existing[key] = record.id
+                ids[str(row.statement_id)] = existing[key]
+            session.execute(delete(TagRow).where(
+                TagRow.taxonomy_version_id == taxonomy_version_id,
+                TagRow.statement_id.in_(list(ids.values()))))
+            session.execute(insert(TagRow), [
+                {"statement_id": ids[str(r.statement_id)],
+                 "taxonomy_version_id": taxonomy_version_id, "kind": r.kind, "label": r.label,
+                 "confidence": float(r.confidence), "head_version": head_version[r.kind]}
+                for r in tags.itertuples(index=False)])
+        return len(tags)
+
+    # --- taxonomy --------------------------------------------------------------------------
+
+    def activate_taxonomy(self, info: TaxonomyInfo, yaml_text: str, *,
+                          author: str | None = None) -> TaxonomyVersion:
+        """Store this taxonomy (once per content hash) and make it the active version."""
+        with self.sessions.begin() as session:
+            found = session.scalar(select(TaxonomyVersion)
+                                   .where(TaxonomyVersion.content_hash == info.content_hash))
+            if found is None:
+                previous = session.scalar(select(TaxonomyVersion)
+                                          .order_by(TaxonomyVersion.id.desc()).limit(1))
+                diff = None if previous is None else "".join(difflib.unified_diff(
+                    previous.yaml.splitlines(keepends=True), yaml_text.splitlines(keepends=True),
+                    f"v{previous.version}", f"v{info.version}"))
+                found = TaxonomyVersion(version=info.version, content_hash=info.content_hash,
+                                        yaml=yaml_text, author=author, diff=diff)
+                session.add(found)
+                session.flush()
+            session.execute(update(TaxonomyVersion).values(active=False)
+                            .where(TaxonomyVersion.id != found.id))
+            found.active = True
+        return found
+
+    def taxonomy_versions(self) -> list[TaxonomyVersion]:
+        with self.sessions() as session:
+            return list(session.scalars(select(TaxonomyVersion).order_by(TaxonomyVersion.id)))
+
+    def active_taxonomy(self) -> TaxonomyVersion | None:
+        with self.sessions() as session:
+            return session.scalar(select(TaxonomyVersion).where(TaxonomyVersion.active))
+
+    # --- analysis --------------------------------------------------------------------------
+
+    def analysis_frames(self, filters: Filters, taxonomy_version_id: int
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(responses, tags) in the shapes of ``themer.io`` and the tagger, for the analyses."""
+        query = filters.apply(select(ResponseRow.id, ResponseRow.category,
+                                     ResponseRow.survey_type, ResponseRow.responded_at,
+                                     ResponseRow.segments))
+        with self.sessions() as session:
+            rows = session.execute(query.order_by(ResponseRow.id)).all()
+            wanted = dict(filters.segments)
+            rows = [r for r in rows if all(str(r.segments.get(k, "")) == v
+                                           for k, v in wanted.items())]
+            names = sorted({k for r in rows for k in r.segments})
+            responses = pd.DataFrame({
+                "response_id": [str(r.id) for r in rows],
+                "category": pd.Categorical([r.category for r in rows],
+                                           categories=["promoter", "passive", "detractor"]),
+                "survey_type": [r.survey_type for r in rows],
+                "date": [r.responded_at.isoformat() if r.responded_at else None for r in rows],
+                **{f"segment:{n}": [str(r.segments.get(n, "")) for r in rows] for n in names}})
+            tag_rows = session.execute(
+                select(StatementRow.response_id, StatementRow.id, StatementRow.question,
+                       TagRow.kind, TagRow.label)
+                .join(TagRow, TagRow.statement_id == StatementRow.id)
+                .where(TagRow.taxonomy_version_id == taxonomy_version_id)
+                .where(StatementRow.response_id.in_(
+                    filters.apply(select(ResponseRow.id)).scalar_subquery()))).all()
+        tags = pd.DataFrame(tag_rows, columns=["response_id", "statement_id", "question", "kind",
+                                               "label"]).astype(str)
+        return responses, tags
+
+    def theme_comments(self, theme: str, kind: str, taxonomy_version_id: int, filters: Filters,
+                       *, category: str | None, limit: int, offset: int
+                       ) -> tuple[int, list[dict[str, Any]]]:
+        """Statements tagged ``theme`` with their response's score: (total, one page)."""
+        query = (filters.apply(
+            select(StatementRow.text, StatementRow.question, StatementRow.start,
+                   StatementRow.end, TagRow.confidence, ResponseRow.source_response_id,
+                   ResponseRow.source, ResponseRow.score, ResponseRow.category,
+                   ResponseRow.responded_at)
+            .join(TagRow, TagRow.statement_id == StatementRow.id)
+            .join(ResponseRow, ResponseRow.id == StatementRow.response_id))
+            .where(TagRow.taxonomy_version_id == taxonomy_version_id, TagRow.kind == kind,
+                   TagRow.label == theme, TagRow.label != UNASSIGNED))
+        if category is not None:
+            query = query.where(ResponseRow.category == category)
+        with self.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            page = session.execute(query.order_by(TagRow.confidence.desc(), StatementRow.id)
+                                   .limit(limit).offset(offset)).all()
+        return int(total), [{
+            "statement": r.text, "question": r.question, "start": r.start, "end": r.end,
+            "confidence": r.confidence, "response_id": r.source_response_id,
+            "source": r.source, "score": r.score, "category": r.category,
+            "responded_at": r.responded_at.isoformat() if r.responded_at else None}
+            for r in page]
+
+    # --- API keys and idempotency ----------------------------------------------------------
+
+    def create_key(self, scope: Scope, name: str | None = None) -> str:
+        """A new API key, returned once; only its SHA-256 is stored."""
+        if scope not in SCOPE_RANK:
+            raise ValueError(f"scope must be read, write or admin, not {scope!r}")
+        secret = "thm_" + secrets.token_urlsafe(32)
+        with self.sessions.begin() as session:
+            session.add(ApiKey(prefix=secret[:KEY_PREFIX_CHARS], key_hash=_hash(secret),
+                               scope=scope, name=name))
+        return secret
+
+    def find_key(self, presented: str) -> ApiKey | None:
+        """The live key matching ``presented`` (constant-time hash comparison), else None."""
+        with self.sessions() as session:
+            key = session.scalar(select(ApiKey).where(
+                and_(ApiKey.prefix == presented[:KEY_PREFIX_CHARS], ApiKey.revoked_at.is_(None))))
+        if key is None or not hmac.compare_digest(key.key_hash, _hash(presented)):
+            return None
+        return key
+
+    def replay(self, api_key_id: int, key: str) -> IdempotencyRecord | None:
+        with self.sessions() as session:
+            return session.scalar(select(IdempotencyRecord).where(
+                IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key))
+
+    def remember(self, api_key_id: int, key: str, request_hash: str, status_code: int,
+                 body: dict[str, Any]) -> None:
+        with self.sessions.begin() as session:
+            statement = self._insert_idempotency().values(
+                api_key_id=api_key_id, key=key, request_hash=request_hash,
+                status_code=status_code, body=body, created_at=datetime.now(UTC),
+            ).on_conflict_do_nothing(index_elements=["api_key_id", "key"])
+            session.execute(statement)
+
+    def _insert_idempotency(self) -> Any:
+        return (postgresql.insert if self.engine.dialect.name == "postgresql"
+                else sqlite.insert)(IdempotencyRecord)
+
+    def count_responses(self) -> int:
+        with self.sessions() as session:
+            return int(session.scalar(select(func.count(ResponseRow.id))) or 0)
+
+
+def scope_allows(granted: str, needed: Scope) -> bool:
+    return SCOPE_RANK.get(granted, -1) >= SCOPE_RANK[needed]
