@@ -32,50 +32,73 @@ from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.segment import StatementSplitter
 from themer.segments import segment_table
 from themer.store.db import ping
-from themer.store.models import ApiKey
+from themer.store.jobs import cancel_job, create_retag_job, get_job, run_worker
+from themer.store.models import ApiKey, Job, TaxonomyVersion
 from themer.store.pipeline import tag_stored
 from themer.store.repository import Filters, ResponseIn, Scope, Store, scope_allows
 from themer.tagger import Tagger, find_head
-from themer.taxonomy import load_taxonomy
+from themer.taxonomy import load_taxonomy, parse_taxonomy
 
 Category = Literal["promoter", "passive", "detractor"]
 
 
 class Engine:
-    """What the routes share: the store, the active taxonomy version and a lazily built tagger."""
+    """What the routes share: the store, the encoder (loaded once, in the background) and a
+    tagger per taxonomy version. The active version is read from the store on every request,
+    so a re-tag job that finishes switches the API over without a restart."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
         path = settings.taxonomy
-        self.taxonomy = load_taxonomy(path)
-        self.taxonomy_version = store.activate_taxonomy(
-            self.taxonomy, path.read_text(encoding="utf-8"), author="themer serve")
+        if store.active_taxonomy() is None:  # an empty store starts with THEMER_TAXONOMY;
+            # later edits go through PUT /v1/taxonomy or `themer retag` (a re-tag job each)
+            store.activate_taxonomy(load_taxonomy(path), path.read_text(encoding="utf-8"),
+                                    author="themer serve")
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self._tagger: Tagger | None = None
+        self._base: SentenceTransformerEncoder | None = None
+        self._taggers: dict[tuple[int, str], Tagger] = {}
         self._lock = threading.Lock()
-        # One tagging at a time: the encoder's cache is not thread-safe, and on 2 cores two
-        # forward passes at once are no faster than one after the other.
+        # One tagging at a time per cache object: the encoder's cache is not thread-safe, and
+        # on 2 cores two forward passes at once are no faster than one after the other.
         self.tagging = threading.Lock()
 
     @property
     def model_loaded(self) -> bool:
-        return self._tagger is not None
+        return self._base is not None
+
+    def load_model(self) -> None:
+        with self._lock:  # one model load, even under concurrent first requests
+            if self._base is None:
+                self._base = SentenceTransformerEncoder(self.settings.model or None,
+                                                        device=self.settings.device,
+                                                        batch_tokens=self.settings.batch_tokens)
+
+    def tagger_for(self, version: TaxonomyVersion, user: str = "api") -> Tagger:
+        """The tagger of a stored taxonomy version; ``user`` gets its own cache connection."""
+        self.load_model()
+        with self._lock:
+            key = (version.id, user)
+            if key not in self._taggers:
+                assert self._base is not None
+                taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
+                encoder = CachedEncoder(self._base, EmbeddingCache(self.settings.cache_dir /
+                                                                   "embeddings"))
+                heads = {kind: found for kind in ("area", "type") if (found := find_head(
+                    self.settings.models_dir, kind, taxonomy, encoder.model_id))}
+                self._taggers[key] = Tagger.build(
+                    taxonomy, encoder, StatementSplitter(splitter=self.settings.splitter),
+                    heads=heads)  # type: ignore[arg-type]
+            return self._taggers[key]
+
+    def active(self) -> TaxonomyVersion:
+        version = self.store.active_taxonomy()
+        if version is None:
+            raise ApiError(503, "THM625", "no active taxonomy in the store")
+        return version
 
     def tagger(self) -> Tagger:
-        with self._lock:  # one model load, even under concurrent first requests
-            if self._tagger is None:
-                base = SentenceTransformerEncoder(self.settings.model or None,
-                                                  device=self.settings.device,
-                                                  batch_tokens=self.settings.batch_tokens)
-                encoder = CachedEncoder(base, EmbeddingCache(self.settings.cache_dir /
-                                                             "embeddings"))
-                heads = {kind: found for kind in ("area", "type") if (found := find_head(
-                    self.settings.models_dir, kind, self.taxonomy, encoder.model_id))}
-                self._tagger = Tagger.build(self.taxonomy, encoder,
-                                            StatementSplitter(splitter=self.settings.splitter),
-                                            heads=heads)  # type: ignore[arg-type]
-            return self._tagger
+        return self.tagger_for(self.active())
 
 
 def _engine(request: Request) -> Engine:
@@ -142,10 +165,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine = Engine(settings, Store.open(settings.store_url()))
         # Load the model in the background: /readyz says 503 until it is in memory.
-        loading = threading.Thread(target=engine.tagger, name="themer-model-load", daemon=True)
+        loading = threading.Thread(target=engine.load_model, name="themer-model-load",
+                                   daemon=True)
         loading.start()
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=run_worker, name="themer-worker", daemon=True,
+            args=(engine.store, lambda version: engine.tagger_for(version, "worker")),
+            kwargs={"stop": stop, "poll_seconds": 0.5, "chunk_size": settings.job_chunk})
+        if settings.worker == "embedded":
+            worker.start()
         yield
+        stop.set()
         loading.join()  # never exit while torch is still loading in another thread
+        if worker.is_alive():
+            worker.join()
         engine.store.engine.dispose()
 
     app = FastAPI(title="themer", version=__version__, lifespan=lifespan,
@@ -219,7 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         created = [r.id for r in results if r.created]
         tagger = engine.tagger()
         with engine.tagging:
-            tagged = tag_stored(engine.store, tagger, engine.taxonomy_version.id, created)
+            tagged = tag_stored(engine.store, tagger, engine.active().id, created)
         answer = {"created": len(created), "existing": len(results) - len(created),
                   "tag_rows": tagged, "responses": [asdict(r) for r in results]}
         if idempotency_key:
@@ -238,7 +272,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The theme table (the same JSON as `themer themes --json`), filtered and paginated."""
         engine = _engine(request)
         responses, tags = engine.store.analysis_frames(
-            _filters(survey_type, date_from, date_to, segment), engine.taxonomy_version.id)
+            _filters(survey_type, date_from, date_to, segment), engine.active().id)
         if responses.empty:
             raise ApiError(404, "THM623", "no responses match these filters")
         groups = survey_groups(responses)
@@ -250,7 +284,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rows = [t for t in table["themes"] if kind is None or t["kind"] == kind]
         return {**table, "themes": rows[offset:offset + limit], "total": len(rows),
                 "limit": limit, "offset": offset, "survey_type": next(iter(groups)),
-                "taxonomy_version": engine.taxonomy_version.version}
+                "taxonomy_version": engine.active().version}
 
     @app.get("/v1/themes/{theme}/comments", tags=["analytics"])
     def theme_comments(theme: str, request: Request,
@@ -263,7 +297,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The evidence: statements tagged with the theme, with their response's score."""
         engine = _engine(request)
         total, page = engine.store.theme_comments(
-            theme, kind, engine.taxonomy_version.id,
+            theme, kind, engine.active().id,
             _filters(survey_type, date_from, date_to, None), category=category, limit=limit,
             offset=offset)
         return {"theme": theme, "kind": kind, "total": total, "limit": limit, "offset": offset,
@@ -277,7 +311,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """NPS by every stored segment attribute (the same JSON as `themer segments --json`)."""
         engine = _engine(request)
         responses, _tags = engine.store.analysis_frames(
-            _filters(survey_type, date_from, date_to, None), engine.taxonomy_version.id)
+            _filters(survey_type, date_from, date_to, None), engine.active().id)
         if responses.empty:
             raise ApiError(404, "THM623", "no responses match these filters")
         groups = survey_groups(responses)
@@ -297,4 +331,55 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "created_at": v.created_at.isoformat(), "diff": v.diff}
                              for v in versions]}
 
+    @app.put("/v1/taxonomy", tags=["taxonomy"], status_code=202)
+    def put_taxonomy(body: TaxonomyRequest, request: Request, response: Response,
+                     key: Annotated[ApiKey, Depends(require("admin"))]) -> dict[str, Any]:
+        """Store a new taxonomy version and start re-tagging history with it (from cached
+        embeddings). The version becomes active when the job is done."""
+        engine = _engine(request)
+        info = parse_taxonomy(body.yaml, "request body")  # 422 naming the key and line if bad
+        previous = engine.active()
+        if info.content_hash == previous.content_hash:
+            raise ApiError(422, "THM626", "this taxonomy is already the active version")
+        version = engine.store.add_taxonomy(info, body.yaml, author=body.author or key.name,
+                                            activate=False)
+        job = create_retag_job(engine.store, version.id, previous.id)
+        response.headers["Location"] = f"/v1/jobs/{job.id}"
+        return {"taxonomy_version": version.version, "hash": version.content_hash,
+                "job": _job(job)}
+
+    @app.get("/v1/jobs/{job_id}", tags=["jobs"])
+    def job_status(job_id: str, request: Request,
+                   _: Annotated[ApiKey, Depends(require("read"))]) -> dict[str, Any]:
+        """State, progress (done / total), counts (labels added / removed) and error."""
+        job = get_job(_engine(request).store, job_id)
+        if job is None:
+            raise ApiError(404, "THM627", f"no job {job_id}")
+        return _job(job)
+
+    @app.post("/v1/jobs/{job_id}/cancel", tags=["jobs"])
+    def job_cancel(job_id: str, request: Request,
+                   _: Annotated[ApiKey, Depends(require("admin"))]) -> dict[str, Any]:
+        """Cancel a queued or running job (a running one stops after its current chunk)."""
+        job = cancel_job(_engine(request).store, job_id)
+        if job is None:
+            raise ApiError(404, "THM627", f"no job {job_id}")
+        return _job(job)
+
     return app
+
+
+class TaxonomyRequest(BaseModel):
+    yaml: str = Field(min_length=10, max_length=1_000_000, description="The taxonomy YAML.")
+    author: str | None = Field(default=None, max_length=200)
+
+
+def _job(job: Job) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {"id": job.id, "kind": job.kind, "state": job.state, "done": job.done,
+            "total": job.total, "counts": job.counts, "error": job.error,
+            "attempts": job.attempts, "params": job.params, "created_at": when(job.created_at),
+            "started_at": when(job.started_at), "finished_at": when(job.finished_at),
+            "heartbeat_at": when(job.heartbeat_at)}

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -36,9 +37,11 @@ from themer.priorities import priorities as rank_priorities
 from themer.report import render_eval_report, render_report, write_report
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
+from themer.store.jobs import create_retag_job, get_job, run_worker
+from themer.store.models import TaxonomyVersion
 from themer.store.repository import Store
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
-from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
+from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy, parse_taxonomy
 from themer.training import train_head
 from themer.trends import change_decomposition, nps_by_period, spike_alerts, theme_trends
 from themer.validation import fix_check, launch_check
@@ -1145,6 +1148,75 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
 
     # By import string: themer does not import the web layer.
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def _store_tagger_for(settings: Settings) -> Callable[[TaxonomyVersion], Tagger]:
+    """Taggers for stored taxonomy versions, sharing one encoder."""
+    encoder = _encoder(settings)
+
+    def tagger_for(version: TaxonomyVersion) -> Tagger:
+        taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
+        heads = {kind: found for kind in ("area", "type") if (found := find_head(
+            settings.models_dir, kind, taxonomy, encoder.model_id))}
+        return Tagger.build(taxonomy, encoder, StatementSplitter(splitter=settings.splitter),
+                            heads=heads)  # type: ignore[arg-type]
+
+    return tagger_for
+
+
+@app.command()
+@handle_errors
+def worker(once: Annotated[bool, typer.Option("--once", help="Exit when no job waits.")] = False
+           ) -> None:
+    """Run background jobs from the store (re-tags); resumes jobs whose worker died."""
+    settings = Settings()
+    ran = run_worker(Store.open(settings.store_url()), _store_tagger_for(settings), once=once,
+                     chunk_size=settings.job_chunk)
+    err.print(f"ran {ran} job(s)", highlight=False)
+
+
+@app.command()
+@handle_errors
+def retag(taxonomy: TaxonomyOpt = None,
+          wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Run it here, with a "
+                                             "progress bar (default), or leave it queued.")
+                          ] = True) -> None:
+    """Queue a re-tag of the stored history against a taxonomy (from cached embeddings)."""
+    settings = Settings()
+    path = taxonomy or settings.taxonomy
+    store = Store.open(settings.store_url())
+    info = load_taxonomy(path)
+    previous = store.active_taxonomy()
+    if previous is not None and previous.content_hash == info.content_hash:
+        raise InputFileError(f"{path} is already the active taxonomy; nothing to re-tag.",
+                             code="THM167")
+    version = store.add_taxonomy(info, path.read_text(encoding="utf-8"), author="themer retag",
+                                 activate=previous is None)
+    job = create_retag_job(store, version.id, previous.id if previous else None)
+    err.print(f"job {job.id}: re-tag {job.total} responses with {path} v{info.version}",
+              highlight=False)
+    if not wait:
+        return
+    stop = threading.Event()
+    runner = threading.Thread(target=run_worker, args=(store, _store_tagger_for(settings)),
+                              kwargs={"once": True, "stop": stop,
+                                      "chunk_size": settings.job_chunk})
+    runner.start()
+    with _progress() as progress:
+        task = progress.add_task("re-tagging", total=max(job.total, 1))
+        while runner.is_alive():  # the bar reads the job row, as GET /v1/jobs does
+            runner.join(0.5)
+            current = get_job(store, job.id)
+            if current is not None:
+                progress.update(task, completed=current.done)
+    final = get_job(store, job.id)
+    if final is None or final.state != "done":
+        raise InputFileError(f"re-tag job {job.id} ended {final.state if final else 'missing'}"
+                             f": {final.error if final else ''}", code="THM168")
+    added = sum(final.counts.get("added", {}).values())
+    removed = sum(final.counts.get("removed", {}).values())
+    out.print(f"re-tagged {final.done} responses: {added} tags added, {removed} removed; "
+              f"taxonomy v{info.version} is active", highlight=False)
 
 
 keys_app = typer.Typer(help="API keys: only a hash is stored; the key is printed once.")

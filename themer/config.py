@@ -52,5 +52,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=1,
                                        description="Requests per API key per minute (429 after).")
 
+    worker: Literal["embedded", "off"] = Field(
+        default="embedded", description="embedded: the API runs jobs in a thread; off: run "
+        "`themer worker` processes instead.")
+    job_chunk: int = Field(default=500, ge=1, le=100_000,
+                           description="Responses per re-tag step (one heartbeat each).")
+
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.cache_dir / 'themer.db'}"

@@ -228,6 +228,12 @@ class Store:
     def activate_taxonomy(self, info: TaxonomyInfo, yaml_text: str, *,
                           author: str | None = None) -> TaxonomyVersion:
         """Store this taxonomy (once per content hash) and make it the active version."""
+        return self.add_taxonomy(info, yaml_text, author=author, activate=True)
+
+    def add_taxonomy(self, info: TaxonomyInfo, yaml_text: str, *, author: str | None = None,
+                     activate: bool) -> TaxonomyVersion:
+        """Store this taxonomy once per content hash; optionally make it the active version
+        (a new version is activated by its re-tag job when history is tagged with it)."""
         with self.sessions.begin() as session:
             found = session.scalar(select(TaxonomyVersion)
                                    .where(TaxonomyVersion.content_hash == info.content_hash))
@@ -241,14 +247,19 @@ class Store:
                                         yaml=yaml_text, author=author, diff=diff)
                 session.add(found)
                 session.flush()
-            session.execute(update(TaxonomyVersion).values(active=False)
-                            .where(TaxonomyVersion.id != found.id))
-            found.active = True
+            if activate:
+                session.execute(update(TaxonomyVersion).values(active=False)
+                                .where(TaxonomyVersion.id != found.id))
+                found.active = True
         return found
 
     def taxonomy_versions(self) -> list[TaxonomyVersion]:
         with self.sessions() as session:
             return list(session.scalars(select(TaxonomyVersion).order_by(TaxonomyVersion.id)))
+
+    def taxonomy_version(self, version_id: int) -> TaxonomyVersion | None:
+        with self.sessions() as session:
+            return session.get(TaxonomyVersion, version_id)
 
     def active_taxonomy(self) -> TaxonomyVersion | None:
         with self.sessions() as session:
