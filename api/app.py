@@ -158,6 +158,20 @@ def _filters(survey_type: str | None, date_from: date | None, date_to: date | No
     return Filters(survey_type, date_from, date_to, tuple(pairs))
 
 
+def _one_survey_group(engine: Engine, filters: Filters, version_id: int
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(responses, tags, survey type) for an analysis: 404 if none match, 422 if the filters
+    leave several survey types (relationship and transactional NPS are never pooled)."""
+    responses, tags = engine.store.analysis_frames(filters, version_id)
+    if responses.empty:
+        raise ApiError(404, "THM623", "no responses match these filters")
+    groups = survey_groups(responses)
+    if len(groups) > 1:
+        raise ApiError(422, "THM624", f"the responses hold several survey types {groups}; "
+                       "relationship and transactional NPS are never pooled: pass survey_type")
+    return responses, tags, next(iter(groups))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -271,20 +285,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
         """The theme table (the same JSON as `themer themes --json`), filtered and paginated."""
         engine = _engine(request)
-        responses, tags = engine.store.analysis_frames(
-            _filters(survey_type, date_from, date_to, segment), engine.active().id)
-        if responses.empty:
-            raise ApiError(404, "THM623", "no responses match these filters")
-        groups = survey_groups(responses)
-        if len(groups) > 1:
-            raise ApiError(422, "THM624", f"the responses hold several survey types {groups}; "
-                           "relationship and transactional NPS are never pooled: pass "
-                           "survey_type")
+        version = engine.active()
+        responses, tags, group = _one_survey_group(
+            engine, _filters(survey_type, date_from, date_to, segment), version.id)
         table = theme_table(responses, tags, min_n=min_n).to_dict()
         rows = [t for t in table["themes"] if kind is None or t["kind"] == kind]
         return {**table, "themes": rows[offset:offset + limit], "total": len(rows),
-                "limit": limit, "offset": offset, "survey_type": next(iter(groups)),
-                "taxonomy_version": engine.active().version}
+                "limit": limit, "offset": offset, "survey_type": group,
+                "taxonomy_version": version.version}
 
     @app.get("/v1/themes/{theme}/comments", tags=["analytics"])
     def theme_comments(theme: str, request: Request,
@@ -310,16 +318,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  min_n: Annotated[int, Query(ge=1, le=100_000)] = 30) -> dict[str, Any]:
         """NPS by every stored segment attribute (the same JSON as `themer segments --json`)."""
         engine = _engine(request)
-        responses, _tags = engine.store.analysis_frames(
-            _filters(survey_type, date_from, date_to, None), engine.active().id)
-        if responses.empty:
-            raise ApiError(404, "THM623", "no responses match these filters")
-        groups = survey_groups(responses)
-        if len(groups) > 1:
-            raise ApiError(422, "THM624", f"the responses hold several survey types {groups}; "
-                           "pass survey_type")
-        return {"survey_type": next(iter(groups)),
-                **segment_table(responses, min_n=min_n).to_dict()}
+        responses, _tags, group = _one_survey_group(
+            engine, _filters(survey_type, date_from, date_to, None), engine.active().id)
+        return {"survey_type": group, **segment_table(responses, min_n=min_n).to_dict()}
 
     @app.get("/v1/taxonomy", tags=["taxonomy"])
     def taxonomy(request: Request, _: Annotated[ApiKey, Depends(require("read"))]
