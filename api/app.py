@@ -10,32 +10,64 @@ Bearer``) with the route's scope: read < write < admin.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+from prometheus_fastapi_instrumentator import Instrumentator
+from pydantic import AnyHttpUrl, BaseModel, Field
 
 from api.errors import ApiError, install
 from api.limits import BodyLimit, RateLimiter
 from themer import __version__
-from themer.analyze import survey_groups, theme_table
+from themer.analyze import survey_groups, theme_mentions, theme_table
 from themer.cache import EmbeddingCache
 from themer.config import Settings
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.errors import ThemerError
+from themer.io import load_mapping, load_responses
+from themer.payloads import adoption_payload, priorities_payload, trends_payload
+from themer.priorities import load_roadmap, recovery_counts
+from themer.priorities import priorities as rank_priorities
 from themer.segment import StatementSplitter
 from themer.segments import segment_table
 from themer.store.db import ping
-from themer.store.jobs import cancel_job, create_retag_job, get_job, run_worker
+from themer.store.jobs import (
+    cancel_job,
+    create_retag_job,
+    create_tag_job,
+    get_job,
+    job_counts,
+    run_worker,
+)
 from themer.store.models import ApiKey, Job, TaxonomyVersion
 from themer.store.pipeline import tag_stored
-from themer.store.repository import Filters, ResponseIn, Scope, Store, scope_allows
+from themer.store.repository import (
+    Filters,
+    ResponseIn,
+    Scope,
+    Store,
+    responses_from_frame,
+    scope_allows,
+)
+from themer.store.webhooks import subscribe
 from themer.tagger import Tagger, find_head
 from themer.taxonomy import load_taxonomy, parse_taxonomy
 
@@ -199,7 +231,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="themer", version=__version__, lifespan=lifespan,
                   description="NPS feedback theming: tag comments, theme tables, analytics.")
     install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       per_path={"/v1/imports": settings.max_upload_bytes})
+    # A registry per app: two apps in one process (tests) must not share collectors.
+    registry = CollectorRegistry()
+    Instrumentator(registry=registry, excluded_handlers=["/metrics"]).instrument(app)
+    tagged_counter = Counter("themer_tag_rows_total", "Tag rows written or returned",
+                             ["route"], registry=registry)
+    ingested_counter = Counter("themer_responses_ingested_total", "Responses stored",
+                               registry=registry)
+    jobs_gauge = Gauge("themer_jobs", "Jobs in the store by state", ["state"],
+                       registry=registry)
+
+    def metrics_body(request: Request) -> Response:
+        for state, count in job_counts(_engine(request).store).items():
+            jobs_gauge.labels(state=state).set(count)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.metrics_public:
+        @app.get("/metrics", tags=["ops"], include_in_schema=True)
+        def metrics_open(request: Request) -> Response:
+            """Prometheus metrics (open: THEMER_METRICS_PUBLIC=true)."""
+            return metrics_body(request)
+    else:
+        @app.get("/metrics", tags=["ops"], include_in_schema=True)
+        def metrics(request: Request, _: Annotated[ApiKey, Depends(require("read"))]
+                    ) -> Response:
+            """Prometheus metrics: HTTP latency and counts, tag rows, ingests, jobs by state."""
+            return metrics_body(request)
 
     def batch_limit(size: int, what: str) -> None:
         if size > settings.max_batch:
@@ -242,6 +301,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "end": int(first["end"]),
                 "areas": [x for x in labels if x["kind"] == "area"],
                 "type": next(x for x in labels if x["kind"] == "type")})
+        tagged_counter.labels(route="classify").inc(len(tags))
         return {"taxonomy_version": tagger.taxonomy.version, "classifier": tagger.sources,
                 "results": results}
 
@@ -250,8 +310,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                key: Annotated[ApiKey, Depends(require("write"))],
                idempotency_key: Annotated[str | None, Header(max_length=200)] = None
                ) -> dict[str, Any]:
-        """Store responses (idempotent on source + id, and on Idempotency-Key) and tag new ones."""
-        batch_limit(len(body.responses), "responses")
+        """Store responses (idempotent on source + id, and on Idempotency-Key) and tag the new
+        ones: at once up to THEMER_MAX_BATCH, else by a job (202 + Location of the job)."""
+        if len(body.responses) > settings.max_ingest:
+            raise ApiError(422, "THM621", f"{len(body.responses)} responses in one call; the "
+                           f"limit is {settings.max_ingest} (THEMER_MAX_INGEST)")
         engine = _engine(request)
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
         if idempotency_key:
@@ -265,14 +328,59 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return earlier.body
         results = engine.store.ingest(body.responses)
         created = [r.id for r in results if r.created]
-        tagger = engine.tagger()
-        with engine.tagging:
-            tagged = tag_stored(engine.store, tagger, engine.active().id, created)
-        answer = {"created": len(created), "existing": len(results) - len(created),
-                  "tag_rows": tagged, "responses": [asdict(r) for r in results]}
+        ingested_counter.inc(len(created))
+        answer: dict[str, Any] = {"created": len(created),
+                                  "existing": len(results) - len(created),
+                                  "responses": [asdict(r) for r in results]}
+        if len(body.responses) > settings.max_batch:
+            job = create_tag_job(engine.store, engine.active().id, created, "responses")
+            response.status_code = 202
+            response.headers["Location"] = f"/v1/jobs/{job.id}"
+            answer["job"] = _job(job)
+        else:
+            tagger = engine.tagger()
+            with engine.tagging:
+                answer["tag_rows"] = tag_stored(engine.store, tagger, engine.active().id,
+                                                created)
+            tagged_counter.labels(route="responses").inc(answer["tag_rows"])
         if idempotency_key:
-            engine.store.remember(key.id, idempotency_key, digest, 200, answer)
+            engine.store.remember(key.id, idempotency_key, digest, response.status_code or 200,
+                                  answer)
         return answer
+
+    @app.post("/v1/imports", tags=["ingest"], status_code=202)
+    def imports(request: Request, response: Response,
+                _: Annotated[ApiKey, Depends(require("write"))],
+                file: Annotated[UploadFile, File(description="CSV/TSV/XLSX/JSON/JSONL export")],
+                mapping: Annotated[str, Form(max_length=20_000, description=(
+                    "Column mapping YAML: id, score, text, date, survey_type, segments, scale"))],
+                source: Annotated[str, Form(min_length=1, max_length=200)] = "import"
+                ) -> dict[str, Any]:
+        """Upload a survey export with its column mapping: every row is validated first (a bad
+        row is a 422 naming the row and column, nothing stored), then the responses are stored
+        and a job tags them (202 + Location)."""
+        engine = _engine(request)
+        name = Path(file.filename or "upload.csv").name or "upload.csv"
+        batch = uuid.uuid4().hex
+        with tempfile.TemporaryDirectory() as folder:
+            upload = Path(folder) / name
+            with upload.open("wb") as handle:
+                shutil.copyfileobj(file.file, handle)
+            spec = Path(folder) / "mapping"
+            spec.write_text(mapping, encoding="utf-8")
+            try:
+                columns = load_mapping(spec)
+                loaded = load_responses(upload, columns, strict=True)
+            except ThemerError as exc:  # name the user's file, not our temp folder
+                raise ApiError(422, exc.code, exc.message.replace(f"{folder}/", "")) from None
+        items = responses_from_frame(loaded.responses, scale=columns.scale, source=source)
+        results = engine.store.ingest(items, import_batch=batch)
+        created = [r.id for r in results if r.created]
+        ingested_counter.inc(len(created))
+        job = create_tag_job(engine.store, engine.active().id, created, f"import {batch}")
+        response.headers["Location"] = f"/v1/jobs/{job.id}"
+        return {"import_batch": batch, "rows": loaded.n_input_rows, "created": len(created),
+                "existing": len(results) - len(created), "job": _job(job)}
 
     @app.get("/v1/themes", tags=["analytics"])
     def themes(request: Request, _: Annotated[ApiKey, Depends(require("read"))],
@@ -322,6 +430,77 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine, _filters(survey_type, date_from, date_to, None), engine.active().id)
         return {"survey_type": group, **segment_table(responses, min_n=min_n).to_dict()}
 
+    @app.get("/v1/adoption", tags=["analytics"])
+    def adoption(request: Request, _: Annotated[ApiKey, Depends(require("read"))],
+                 feature: Annotated[list[str], Query(min_length=1, max_length=50, description=(
+                     "NAME=ATTRIBUTE: a segment attribute holding the adoption flag (1/0, "
+                     "yes/no)"))],
+                 by: str | None = None, survey_type: str | None = None,
+                 date_from: date | None = None, date_to: date | None = None,
+                 min_n: Annotated[int, Query(ge=1, le=100_000)] = 30,
+                 usage_cut: Annotated[float | None, Query(ge=0, le=1)] = None,
+                 nps_cut: Annotated[float | None, Query(ge=-100, le=100)] = None
+                 ) -> dict[str, Any]:
+        """Feature satisfaction gaps, quadrants and the heatmap (`themer adoption --json`)."""
+        engine = _engine(request)
+        responses, _tags, group = _one_survey_group(
+            engine, _filters(survey_type, date_from, date_to, None), engine.active().id)
+        for item in feature:
+            name, sep, attribute = item.partition("=")
+            if not sep or not name or f"segment:{attribute}" not in responses.columns:
+                raise ApiError(422, "THM628", f"feature '{item}': expected NAME=ATTRIBUTE with "
+                               "a stored segment attribute")
+            responses[f"segment:feature:{name}"] = responses[f"segment:{attribute}"]
+        if by is not None and f"segment:{by}" not in responses.columns:
+            raise ApiError(422, "THM628", f"no stored segment attribute '{by}'")
+        return {"survey_type": group, **adoption_payload(
+            responses, min_n=min_n, usage_cut=usage_cut, nps_cut=nps_cut, by=by)}
+
+    @app.get("/v1/trends", tags=["analytics"])
+    def trends(request: Request, _: Annotated[ApiKey, Depends(require("read"))],
+               period: Literal["month", "quarter"] = "month", themes: bool = False,
+               kind: Literal["area", "type", "area_type"] = "area",
+               survey_type: str | None = None, date_from: date | None = None,
+               date_to: date | None = None,
+               segment: Annotated[list[str] | None, Query(max_length=20)] = None,
+               min_n: Annotated[int, Query(ge=1, le=100_000)] = 30,
+               window: Annotated[int, Query(ge=2, le=60)] = 6,
+               spike_sd: Annotated[float, Query(gt=0, le=10)] = 2.0) -> dict[str, Any]:
+        """NPS per period; with themes=true theme trends, spikes, decomposition
+        (`themer trends --json`)."""
+        engine = _engine(request)
+        responses, tags, group = _one_survey_group(
+            engine, _filters(survey_type, date_from, date_to, segment), engine.active().id)
+        mentions = theme_mentions(tags, kind, responses) if themes else None
+        return {"survey_type": group, **trends_payload(
+            responses, period, min_n=min_n, mentions=mentions, kind=kind, window=window,
+            spike_sd=spike_sd)}
+
+    @app.get("/v1/priorities", tags=["analytics"])
+    def priorities(request: Request, _: Annotated[ApiKey, Depends(require("read"))],
+                   recovery_question: str | None = None,
+                   edge_share: Annotated[float, Query(ge=0, lt=1)] = 0.05,
+                   impact_cut: Annotated[float | None, Query(ge=0, le=200)] = None,
+                   survey_type: str | None = None, date_from: date | None = None,
+                   date_to: date | None = None,
+                   min_n: Annotated[int, Query(ge=1, le=100_000)] = 30) -> dict[str, Any]:
+        """The ranked list (`themer priorities --json`); the roadmap is the active taxonomy's
+        `roadmap:` section."""
+        engine = _engine(request)
+        version = engine.active()
+        responses, tags, group = _one_survey_group(
+            engine, _filters(survey_type, date_from, date_to, None), version.id)
+        taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
+        plan = load_roadmap(None, taxonomy)
+        questions = set(tags["question"]) if len(tags) else set()
+        question = recovery_question or ("improve" if "improve" in questions else None)
+        recovery = recovery_counts(tags, responses, question) if question else {}
+        table = theme_table(responses, tags, min_n=min_n)
+        ranked = rank_priorities(table, plan, recovery=recovery, edge_share=edge_share,
+                                 impact_cut=impact_cut)
+        return {"survey_type": group, **priorities_payload(
+            table, ranked, recovery_question=question, edge_share=edge_share)}
+
     @app.get("/v1/taxonomy", tags=["taxonomy"])
     def taxonomy(request: Request, _: Annotated[ApiKey, Depends(require("read"))]
                  ) -> dict[str, Any]:
@@ -349,6 +528,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"taxonomy_version": version.version, "hash": version.content_hash,
                 "job": _job(job)}
 
+    @app.post("/v1/webhooks", tags=["webhooks"], status_code=201)
+    def create_webhook(body: WebhookRequest, request: Request,
+                       _: Annotated[ApiKey, Depends(require("admin"))]) -> dict[str, Any]:
+        """Route new comments that mention ``theme`` (or any area of ``owner`` in the
+        taxonomy), optionally only from one NPS group, to ``url``. The signing secret is in
+        this answer only."""
+        engine = _engine(request)
+        taxonomy = parse_taxonomy(engine.active().yaml)
+        areas = {label.id: label.owner for label in taxonomy.taxonomy.areas}
+        if body.theme is not None and body.theme not in areas:
+            raise ApiError(422, "THM629", f"theme '{body.theme}' is not an area of the active "
+                           f"taxonomy ({sorted(areas)})")
+        if body.owner is not None and body.owner not in set(areas.values()):
+            raise ApiError(422, "THM629", f"no area of the active taxonomy has owner "
+                           f"'{body.owner}'")
+        subscription, secret = subscribe(engine.store, str(body.url), theme=body.theme,
+                                         owner=body.owner, category=body.category)
+        return {"id": subscription.id, "url": subscription.url, "theme": subscription.theme,
+                "owner": subscription.owner, "category": subscription.category,
+                "secret": secret, "signature": "X-Themer-Signature: sha256=HMAC-SHA256(secret, "
+                "X-Themer-Timestamp + '.' + body)"}
+
+    @app.get("/v1/webhooks/{subscription_id}/deliveries", tags=["webhooks"])
+    def webhook_deliveries(subscription_id: int, request: Request,
+                           _: Annotated[ApiKey, Depends(require("admin"))],
+                           state: Literal["pending", "delivered", "dead"] | None = None,
+                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                           offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        """Delivery log: state, attempts, last HTTP status and error."""
+        rows = _engine(request).store.deliveries(subscription_id, state, limit, offset)
+        return {"subscription_id": subscription_id, "deliveries": rows}
+
     @app.get("/v1/jobs/{job_id}", tags=["jobs"])
     def job_status(job_id: str, request: Request,
                    _: Annotated[ApiKey, Depends(require("read"))]) -> dict[str, Any]:
@@ -368,6 +579,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return _job(job)
 
     return app
+
+
+class WebhookRequest(BaseModel):
+    url: AnyHttpUrl = Field(examples=["https://hooks.example.com/themer/platform"])
+    theme: str | None = Field(default=None, max_length=200, examples=["performance"])
+    owner: str | None = Field(default=None, max_length=200, examples=["platform"])
+    category: Category | None = Field(default=None, examples=["detractor"])
 
 
 class TaxonomyRequest(BaseModel):

@@ -187,3 +187,95 @@ def test_rate_limit(tmp_path: Path) -> None:
         limited = test_client.get("/v1/taxonomy", headers=_auth(key))
         assert limited.status_code == 429
         assert int(limited.headers["Retry-After"]) >= 1
+
+
+def _wait_for_job(test_client: TestClient, location: str, headers: dict[str, str]) -> dict:
+    deadline = time.monotonic() + 120
+    while (job := test_client.get(location, headers=headers).json())["state"] != "done":
+        assert job["state"] in ("queued", "running"), job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    return job
+
+
+def test_imports_big_batches_and_analytics_routes(
+        client: tuple[TestClient, dict[str, str]], tmp_path: Path) -> None:
+    test_client, keys = client
+    admin = _auth(keys["admin"])
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "rid,nps,why,when,tier,uses_api\n"
+        "e1,2,Search never finds anything.,2025-01-10,free,0\n"
+        "e2,9,Love the dashboards.,2025-01-20,pro,1\n"
+        "e3,7,The API rate limits are too low.,2025-02-03,pro,1\n"
+        "e4,4,The app is so slow.,2025-02-14,free,0\n", encoding="utf-8")
+    mapping = ("id: rid\nscore: nps\ntext: [why]\ndate: when\n"
+               "segments: {plan: tier, uses_api: uses_api}\n")
+    with export.open("rb") as handle:
+        started = test_client.post("/v1/imports", headers=admin, data={
+            "mapping": mapping, "source": "csv"}, files={"file": ("export.csv", handle)})
+    assert started.status_code == 202, started.text
+    assert started.json()["created"] == 4
+    job = _wait_for_job(test_client, started.headers["Location"], admin)
+    assert job["done"] == 4
+    bad = tmp_path / "bad.csv"
+    bad.write_text("rid,nps,why\nx1,12,too high\n", encoding="utf-8")
+    with bad.open("rb") as handle:
+        refused = test_client.post("/v1/imports", headers=admin, data={"mapping": mapping},
+                                   files={"file": ("bad.csv", handle)})
+    assert refused.status_code == 422
+    assert "bad.csv" in refused.json()["detail"]
+    assert "tmp" not in refused.json()["detail"].split("bad.csv")[0]  # no server paths
+
+    big = test_client.post("/v1/responses", headers=admin, json={"responses": [
+        {"id": f"b{i}", "score": 8, "comments": {"reason": "Reports load slowly."},
+         "responded_at": "2025-03-01", "survey_type": "unspecified",
+         "segments": {"plan": "pro", "uses_api": "0"}}
+        for i in range(6)]})  # more than max_batch=4: stored now, tagged by a job
+    assert big.status_code == 202, big.text
+    assert _wait_for_job(test_client, big.headers["Location"], admin)["done"] == 6
+
+    read = _auth(keys["read"])
+    trends = test_client.get("/v1/trends", headers=read, params={
+        "survey_type": "unspecified", "themes": True, "min_n": 1}).json()
+    assert [p["period"] for p in trends["periods"]] == ["2025-01", "2025-02", "2025-03"]
+    assert "decomposition" in trends["themes"]
+    adoption = test_client.get("/v1/adoption", headers=read, params={
+        "survey_type": "unspecified", "feature": "api=uses_api", "by": "plan",
+        "min_n": 1}).json()
+    assert adoption["features"][0]["feature"] == "api"
+    assert adoption["heatmap"]["segment"] == "plan"
+    missing = test_client.get("/v1/adoption", headers=read, params={
+        "survey_type": "unspecified", "feature": "api=nope"})
+    assert missing.status_code == 422
+    ranked = test_client.get("/v1/priorities", headers=read, params={
+        "survey_type": "unspecified", "min_n": 1}).json()
+    assert ranked["priorities"]
+    assert [p["rank"] for p in ranked["priorities"]] == list(
+        range(1, len(ranked["priorities"]) + 1))
+
+    assert test_client.get("/metrics").status_code == 401
+    metrics = test_client.get("/metrics", headers=read).text
+    assert "themer_responses_ingested_total 10.0" in metrics
+    assert 'themer_jobs{state="done"} 2.0' in metrics
+    assert "http_request_duration_seconds" in metrics
+
+
+def test_webhook_subscriptions(client: tuple[TestClient, dict[str, str]]) -> None:
+    test_client, keys = client
+    admin = _auth(keys["admin"])
+    created = test_client.post("/v1/webhooks", headers=admin, json={
+        "url": "http://127.0.0.1:9/hook", "theme": "search", "category": "detractor"})
+    assert created.status_code == 201, created.text
+    assert created.json()["secret"].startswith("whsec_")
+    unknown = test_client.post("/v1/webhooks", headers=admin, json={
+        "url": "http://127.0.0.1:9/hook", "theme": "serch"})
+    assert unknown.status_code == 422
+    assert test_client.post("/v1/webhooks", headers=_auth(keys["write"]), json={
+        "url": "http://127.0.0.1:9/hook"}).status_code == 403
+    assert test_client.post("/v1/webhooks", headers=admin, json={
+        "url": "ftp://example.com/x"}).status_code == 422
+    test_client.post("/v1/responses", headers=admin, json={"responses": SURVEY[:2]})
+    log = test_client.get(f"/v1/webhooks/{created.json()['id']}/deliveries",
+                          headers=admin).json()
+    assert {d["response_id"] for d in log["deliveries"]} == {"a1", "a2"}

@@ -187,3 +187,26 @@ def test_put_taxonomy_starts_a_retag_job(tmp_path: Path) -> None:
         themes = client.get("/v1/themes", headers=headers, params={"min_n": 1}).json()
         assert "billing" not in {t["theme"] for t in themes["themes"]}
         assert client.get("/v1/jobs/nope", headers=headers).status_code == 404
+
+
+def test_cancel_through_the_api(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from themer.config import Settings
+
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    store = Store.open(url)
+    admin, read = store.create_key("admin"), store.create_key("read")
+    settings = Settings(database_url=url, cache_dir=tmp_path / "cache",
+                        taxonomy=ROOT / "taxonomy.yaml", models_dir=tmp_path, worker="off")
+    with TestClient(create_app(settings)) as client:
+        started = client.put("/v1/taxonomy", headers={"X-API-Key": admin},
+                             json={"yaml": _without_billing(V1)})
+        job_id = started.json()["job"]["id"]
+        assert client.post(f"/v1/jobs/{job_id}/cancel",
+                           headers={"X-API-Key": read}).status_code == 403
+        cancelled = client.post(f"/v1/jobs/{job_id}/cancel", headers={"X-API-Key": admin})
+        assert cancelled.json()["state"] == "cancelled"
+        assert client.get(f"/v1/jobs/{job_id}",
+                          headers={"X-API-Key": read}).json()["state"] == "cancelled"

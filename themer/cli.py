@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from themer import __version__
-from themer.adoption import adoption_frame, adoption_table, gap_matrix
+from themer.adoption import adoption_frame
 from themer.analyze import ThemeTable, positions, survey_groups, theme_mentions, theme_table
 from themer.attribution import drivers_by_segment, regression_impact, shapley_impact, theme_mix
 from themer.behaviour import behaviour_table
@@ -31,19 +32,19 @@ from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import LoadResult, load_mapping, load_responses, read_table
+from themer.payloads import adoption_payload, priorities_payload, records, trends_payload
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
 from themer.priorities import priorities as rank_priorities
 from themer.report import render_eval_report, render_report, write_report
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
-from themer.store.jobs import create_retag_job, get_job, run_worker
-from themer.store.models import TaxonomyVersion
-from themer.store.repository import Store
+from themer.store.jobs import create_retag_job, create_tag_job, get_job, run_worker
+from themer.store.models import Job, TaxonomyVersion
+from themer.store.repository import Store, responses_from_frame
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy, parse_taxonomy
 from themer.training import train_head
-from themer.trends import change_decomposition, nps_by_period, spike_alerts, theme_trends
 from themer.validation import fix_check, launch_check
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
@@ -451,7 +452,7 @@ def segments(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
             name: responses[f"segment:{name}"] for name in sorted({r.segment for r in below})})
         for r in below:
             split = per_segment[r.segment][r.value]
-            found[f"{r.segment}={r.value}"] = _records(split)
+            found[f"{r.segment}={r.value}"] = records(split)
             top = split[split["total"] < 0].head(3)
             out.print(f"{r.segment}={r.value} ({r.diff:+.1f} vs rest) driven by: " + "; ".join(
                 f"{t.theme} {t.total:+.1f} (share {t.share_effect:+.1f}, "
@@ -496,9 +497,15 @@ def adoption(input: Path, feature: Annotated[list[str] | None, typer.Option(
     responses = loaded.responses
     group = _survey_group(responses, input, pool)
     floor = min_n or settings.min_n
-    gaps = adoption_table(responses, min_n=floor, usage_cut=usage_cut, nps_cut=nps_cut)
+    if by is not None and f"segment:{by}" not in responses.columns:
+        raise InputFileError(f"no segment column for '{by}': pass --segment {by}=ColumnName.",
+                             code="THM136")
+    payload = adoption_payload(responses, min_n=floor, usage_cut=usage_cut, nps_cut=nps_cut,
+                               by=by)
+    gaps = payload["features"]
     out.print(f"[bold]{group}[/]: n={len(responses)}; gap = NPS(adopters) - NPS(non-adopters), "
-              f"q = Benjamini-Hochberg over {sum(g.q_value is not None for g in gaps)} features")
+              f"q = Benjamini-Hochberg over {sum(g['q_value'] is not None for g in gaps)} "
+              "features")
     grid = Table()
     for name in ("feature", "usage %", "NPS users", "NPS non-users", "gap", "95% CI", "q",
                  "quadrant"):
@@ -508,24 +515,18 @@ def adoption(input: Path, feature: Annotated[list[str] | None, typer.Option(
         return "-" if value is None else f"{value:+.{digits}f}"
 
     for g in gaps:
-        grid.add_row(g.feature, f"{100 * g.usage_rate:.0f}", signed(g.nps_adopters),
-                     signed(g.nps_non_adopters), signed(g.gap),
-                     f"{signed(g.gap_ci_low, 0)}..{signed(g.gap_ci_high, 0)}",
-                     "-" if g.q_value is None else f"{g.q_value:.3f}",
-                     (g.quadrant or "") + (" (small n)" if g.small_n else ""))
+        grid.add_row(g["feature"], f"{100 * g['usage_rate']:.0f}", signed(g["nps_adopters"]),
+                     signed(g["nps_non_adopters"]), signed(g["gap"]),
+                     f"{signed(g['gap_ci_low'], 0)}..{signed(g['gap_ci_high'], 0)}",
+                     "-" if g["q_value"] is None else f"{g['q_value']:.3f}",
+                     (g["quadrant"] or "") + (" (small n)" if g["small_n"] else ""))
     out.print(grid)
-    payload: dict[str, Any] = {"survey_type": group, "pooled": pool, "min_n": floor,
-                               "features": [asdict(g) for g in gaps]}
-    if by is not None:
-        heat, cells = gap_matrix(responses, by, min_n=floor)
+    if "heatmap" in payload:
+        heat = payload["heatmap"]
         out.print(f"gap by {by} (points; blank = a side below n={floor}):")
-        out.print(heat.round(1).to_string(na_rep=""))
-        payload["heatmap"] = {"segment": by, "features": heat.index.tolist(),
-                              "values": heat.columns.tolist(),
-                              "gap": [[None if pd.isna(v) else float(v) for v in row]
-                                      for row in heat.to_numpy()],
-                              "cells": [asdict(c) for c in cells]}
-    _save_json(json_out, payload)
+        out.print(pd.DataFrame(heat["gap"], index=heat["features"], columns=heat["values"],
+                               dtype=float).round(1).to_string(na_rep=""))
+    _save_json(json_out, {"survey_type": group, "pooled": pool, **payload})
 
 
 @app.command()
@@ -615,40 +616,41 @@ def trends(input: Path, period: Annotated[str, typer.Option(
                    survey_type=survey_type)
     responses = loaded.responses
     group = _survey_group(responses, input, pool)
-    rows = nps_by_period(responses, unit, min_n=min_n or settings.min_n)
+    floor = min_n or settings.min_n
+    mentions = None
+    if themes:
+        mentions = theme_mentions(_tags_for(settings, responses, tags,
+                                            _taxonomy(settings, taxonomy), head), _kind(kind),
+                                  responses)
+    payload = trends_payload(responses, unit, min_n=floor, mentions=mentions, kind=kind,
+                             window=window, spike_sd=spike_sd)
     out.print(f"[bold]{group}[/]: NPS per {period}; change vs the previous {period}, "
               f"q = Benjamini-Hochberg over the changes")
     grid = Table()
     for name in (period, "n", "NPS", "95% CI", "change", "95% CI", "q", ""):
         grid.add_column(name, justify="left" if name in (period, "") else "right")
-    for r in rows:
-        grid.add_row(r.period, str(r.n), f"{r.nps:+.1f}", f"{r.ci_low:+.0f}..{r.ci_high:+.0f}",
-                     "-" if r.change is None else f"{r.change:+.1f}",
-                     "-" if r.change_ci_low is None or r.change_ci_high is None
-                     else f"{r.change_ci_low:+.0f}..{r.change_ci_high:+.0f}",
-                     "-" if r.q_value is None else f"{r.q_value:.3f}",
-                     "small n" if r.small_n else "")
+    for r in payload["periods"]:
+        grid.add_row(r["period"], str(r["n"]), f"{r['nps']:+.1f}",
+                     f"{r['ci_low']:+.0f}..{r['ci_high']:+.0f}",
+                     "-" if r["change"] is None else f"{r['change']:+.1f}",
+                     "-" if r["change_ci_low"] is None or r["change_ci_high"] is None
+                     else f"{r['change_ci_low']:+.0f}..{r['change_ci_high']:+.0f}",
+                     "-" if r["q_value"] is None else f"{r['q_value']:.3f}",
+                     "small n" if r["small_n"] else "")
     out.print(grid)
-    payload: dict[str, Any] = {"survey_type": group, "pooled": pool, "period": period,
-                               "periods": [asdict(r) for r in rows]}
     if themes:
-        floor = min_n or settings.min_n
-        mentions = theme_mentions(_tags_for(settings, responses, tags,
-                                            _taxonomy(settings, taxonomy), head), _kind(kind),
-                                  responses)
-        per_theme = theme_trends(responses, mentions, unit, min_n=floor)
-        alerts = spike_alerts(per_theme, window=window, min_history=min(3, window),
-                              sds=spike_sd, min_n=floor)
-        changes = change_decomposition(responses, mentions, unit)
-        for alert in (a for a in alerts if a.confirmed):
-            out.print(f"[bold]spike[/] {alert.period} {alert.theme}: {100 * alert.share:.1f}% "
-                      f"of respondents ({alert.mentions}/{alert.period_n}) vs "
-                      f"{100 * alert.band_mean:.1f}% +- {100 * alert.band_sd:.1f} over the "
-                      f"previous {alert.history} {period}s (q {alert.q_value:.3g})")
-        unconfirmed = sum(not a.confirmed for a in alerts)
+        alerts = payload["themes"]["spikes"]
+        for alert in (a for a in alerts if a["confirmed"]):
+            out.print(f"[bold]spike[/] {alert['period']} {alert['theme']}: "
+                      f"{100 * alert['share']:.1f}% of respondents ({alert['mentions']}/"
+                      f"{alert['period_n']}) vs {100 * alert['band_mean']:.1f}% +- "
+                      f"{100 * alert['band_sd']:.1f} over the previous {alert['history']} "
+                      f"{period}s (q {alert['q_value']:.3g})")
+        unconfirmed = sum(not a["confirmed"] for a in alerts)
         out.print(f"spike rule: share > mean + {spike_sd:g} SD of the previous {window} "
                   f"{period}s, n >= {floor}; {len(alerts) - unconfirmed} confirmed "
                   f"(BH q < 0.05), {unconfirmed} more within chance (in --json).")
+        changes = pd.DataFrame(payload["themes"]["decomposition"])
         if not changes.empty:
             last = changes[changes["period"] == changes["period"].iloc[-1]]
             out.print(f"{last['period'].iloc[0]} vs {last['previous'].iloc[0]}: NPS "
@@ -657,11 +659,7 @@ def trends(input: Path, period: Annotated[str, typer.Option(
                           f"{t.theme} {t.total:+.1f}" for t in
                           last.reindex(last["total"].abs().sort_values(ascending=False).index)
                           .head(5).itertuples()))
-        payload["themes"] = {"kind": kind, "trends": _records(per_theme),
-                             "spikes": [asdict(a) for a in alerts],
-                             "spike_rule": {"window": window, "sds": spike_sd, "min_n": floor},
-                             "decomposition": _records(changes)}
-    _save_json(json_out, payload)
+    _save_json(json_out, {"survey_type": group, "pooled": pool, **payload})
 
 
 @app.command()
@@ -725,12 +723,6 @@ def _kind(value: str) -> str:
         raise InputFileError(f"--kind must be area, type or area_type, not '{value}'.",
                              code="THM159")
     return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as JSON-ready records (NaN -> null, numpy scalars -> Python)."""
-    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
-    return records
 
 
 def _date(value: str, flag: str) -> date:
@@ -802,7 +794,7 @@ def impact(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
         "survey_type": group, "pooled": pool, "kind": chosen, "nps": table.overall.nps,
         "leave_one_out": {k: v.impact for k, v in loo.items()},
         "shapley": {"baseline_nps": shapley.attrs["baseline"], "total": shapley.attrs["total"],
-                    "themes": _records(shapley)},
+                    "themes": records(shapley)},
         "regression": {"intercept_nps": intercept, "total": table.overall.nps - intercept,
                        "covariance": "HC1", "themes": [asdict(r) for r in regression.rows],
                        "merged": regression.merged, "left_out": regression.left_out}})
@@ -861,9 +853,8 @@ def priorities(input: Path, roadmap: Annotated[Path | None, typer.Option(
     out.print(grid)
     for p in ranked:
         out.print(f"{p.rank}. {p.theme}: {p.reason}", highlight=False)
-    _save_json(json_out, {"survey_type": group, "pooled": pool,
-                          "recovery_question": question, "edge_share": edge_share,
-                          "priorities": [asdict(p) for p in ranked]})
+    _save_json(json_out, {"survey_type": group, "pooled": pool, **priorities_payload(
+        table, ranked, recovery_question=question, edge_share=edge_share)})
 
 
 @app.command()
@@ -1197,26 +1188,69 @@ def retag(taxonomy: TaxonomyOpt = None,
               highlight=False)
     if not wait:
         return
+    final = _run_with_progress(store, settings, job.id, job.total, "re-tagging")
+    added = sum(final.counts.get("added", {}).values())
+    removed = sum(final.counts.get("removed", {}).values())
+    out.print(f"re-tagged {final.done} responses: {added} tags added, {removed} removed; "
+              f"taxonomy v{info.version} is active", highlight=False)
+
+
+def _run_with_progress(store: Store, settings: Settings, job_id: str, total: int,
+                       label: str) -> Job:
+    """Run queued jobs here and draw the job's progress from its row (as GET /v1/jobs reads it)."""
     stop = threading.Event()
     runner = threading.Thread(target=run_worker, args=(store, _store_tagger_for(settings)),
                               kwargs={"once": True, "stop": stop,
                                       "chunk_size": settings.job_chunk})
     runner.start()
     with _progress() as progress:
-        task = progress.add_task("re-tagging", total=max(job.total, 1))
-        while runner.is_alive():  # the bar reads the job row, as GET /v1/jobs does
+        task = progress.add_task(label, total=max(total, 1))
+        while runner.is_alive():
             runner.join(0.5)
-            current = get_job(store, job.id)
+            current = get_job(store, job_id)
             if current is not None:
                 progress.update(task, completed=current.done)
-    final = get_job(store, job.id)
+    final = get_job(store, job_id)
     if final is None or final.state != "done":
-        raise InputFileError(f"re-tag job {job.id} ended {final.state if final else 'missing'}"
-                             f": {final.error if final else ''}", code="THM168")
-    added = sum(final.counts.get("added", {}).values())
-    removed = sum(final.counts.get("removed", {}).values())
-    out.print(f"re-tagged {final.done} responses: {added} tags added, {removed} removed; "
-              f"taxonomy v{info.version} is active", highlight=False)
+        raise InputFileError(f"job {job_id} ended {final.state if final else 'missing'}: "
+                             f"{final.error if final else ''}", code="THM168")
+    return final
+
+
+@app.command("import")
+@handle_errors
+def import_(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
+            score_col: ScoreCol = None, text_col: TextCol = None, date_col: DateCol = None,
+            survey_type_col: TypeCol = None, segment: SegmentOpt = None,
+            scale: ScaleOpt = "nps", lenient: LenientOpt = False,
+            source: Annotated[str, typer.Option("--source", help="Where the export is from.")
+                              ] = "import",
+            wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Tag here with a "
+                                               "progress bar, or leave the job queued.")
+                            ] = True,
+            encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Store a survey export in THEMER_DATABASE_URL (idempotent) and tag the new responses."""
+    settings = Settings()
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
+                   segment=segment, scale=scale, lenient=lenient, encoding=encoding,
+                   survey_type=None)
+    store = Store.open(settings.store_url())
+    version = store.active_taxonomy()
+    if version is None:
+        path = settings.taxonomy
+        version = store.activate_taxonomy(load_taxonomy(path), path.read_text(encoding="utf-8"),
+                                          author="themer import")
+    items = responses_from_frame(loaded.responses, scale=loaded.mapping.scale, source=source)
+    results = store.ingest(items, import_batch=uuid.uuid4().hex)
+    created = [r.id for r in results if r.created]
+    job = create_tag_job(store, version.id, created, f"import {input.name}")
+    err.print(f"stored {len(created)} new responses ({len(results) - len(created)} already "
+              f"there); job {job.id} tags them", highlight=False)
+    if wait:
+        final = _run_with_progress(store, settings, job.id, job.total, "tagging")
+        out.print(f"imported {len(created)} responses, {final.counts.get('tag_rows', 0)} tag "
+                  "rows", highlight=False)
 
 
 keys_app = typer.Typer(help="API keys: only a hash is stored; the key is printed once.")

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user@host/db.")
     max_body_bytes: int = Field(default=2_000_000, ge=1_000, le=100_000_000,
                                 description="Largest API request body; bigger gets 413.")
+    max_upload_bytes: int = Field(default=50_000_000, ge=1_000, le=2_000_000_000,
+                                  description="Largest file POST /v1/imports accepts.")
+    max_ingest: int = Field(default=10_000, ge=1, le=100_000,
+                            description="Most responses per POST /v1/responses; above "
+                            "max_batch they are stored at once and tagged by a job (202).")
     max_batch: int = Field(default=256, ge=1, le=10_000,
                            description="Most comments per classify call / responses per ingest.")
     rate_limit_per_minute: int = Field(default=600, ge=1,
@@ -55,6 +60,8 @@ class Settings(BaseSettings):
     worker: Literal["embedded", "off"] = Field(
         default="embedded", description="embedded: the API runs jobs in a thread; off: run "
         "`themer worker` processes instead.")
+    metrics_public: bool = Field(default=False,
+                                 description="Serve /metrics without an API key.")
     job_chunk: int = Field(default=500, ge=1, le=100_000,
                            description="Responses per re-tag step (one heartbeat each).")
 

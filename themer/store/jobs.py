@@ -23,12 +23,15 @@ from sqlalchemy import and_, func, or_, select, update
 
 from themer.store.models import Job, ResponseRow, StatementRow, TagRow, TaxonomyVersion
 from themer.store.repository import Store
+from themer.store.webhooks import deliver_due, enqueue_deliveries
 from themer.tagger import Tagger
 
-__all__ = ["RETAG", "TERMINAL", "cancel_job", "claim_job", "create_retag_job", "get_job",
-           "run_job", "run_worker"]
+__all__ = ["RETAG", "TAG", "TERMINAL", "cancel_job", "claim_job", "create_retag_job",
+           "create_tag_job", "get_job",
+           "job_counts", "run_job", "run_worker"]
 
-RETAG = "retag"
+RETAG = "retag"  # all stored history against a new taxonomy version
+TAG = "tag"  # given new responses (a big ingest or an import) against the active version
 TERMINAL = ("done", "failed", "cancelled")
 TaggerFor = Callable[[TaxonomyVersion], Tagger]
 
@@ -47,6 +50,17 @@ def create_retag_job(store: Store, version_id: int, previous_id: int | None) -> 
     return job
 
 
+def create_tag_job(store: Store, version_id: int, response_ids: list[int],
+                   source: str) -> Job:
+    """Queue the tagging of these (new) responses against version ``version_id``."""
+    with store.sessions.begin() as session:
+        job = Job(id=str(uuid.uuid4()), kind=TAG, total=len(response_ids), counts={},
+                  params={"taxonomy_version_id": version_id, "previous_version_id": None,
+                          "response_ids": sorted(response_ids), "source": source})
+        session.add(job)
+    return job
+
+
 def get_job(store: Store, job_id: str) -> Job | None:
     with store.sessions() as session:
         return session.get(Job, job_id)
@@ -58,6 +72,13 @@ def cancel_job(store: Store, job_id: str) -> Job | None:
         session.execute(update(Job).where(Job.id == job_id, Job.state.not_in(TERMINAL))
                         .values(state="cancelled", finished_at=_now()))
     return get_job(store, job_id)
+
+
+def job_counts(store: Store) -> dict[str, int]:
+    """Jobs per state (for /metrics)."""
+    with store.sessions() as session:
+        rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+    return {str(state): int(count) for state, count in rows}
 
 
 def claim_job(store: Store, worker: str, *, stale_after: float = 30.0) -> Job | None:
@@ -112,14 +133,20 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
             current = get_job(store, job.id)
             if current is None or current.state != "running" or current.worker != worker:
                 return current.state if current is not None else "failed"
-            with store.sessions() as session:
-                ids = list(session.scalars(select(ResponseRow.id).where(ResponseRow.id > cursor)
-                                           .order_by(ResponseRow.id).limit(chunk_size)))
+            if job.kind == TAG:  # a given set of new responses
+                wanted = sorted(int(i) for i in params["response_ids"])
+                ids = [i for i in wanted if i > cursor][:chunk_size]
+            else:  # all history
+                with store.sessions() as session:
+                    ids = list(session.scalars(
+                        select(ResponseRow.id).where(ResponseRow.id > cursor)
+                        .order_by(ResponseRow.id).limit(chunk_size)))
             if not ids:
-                with store.sessions.begin() as session:
-                    session.execute(update(TaxonomyVersion).values(active=False))
-                    session.execute(update(TaxonomyVersion).where(
-                        TaxonomyVersion.id == version.id).values(active=True))
+                if job.kind == RETAG:
+                    with store.sessions.begin() as session:
+                        session.execute(update(TaxonomyVersion).values(active=False))
+                        session.execute(update(TaxonomyVersion).where(
+                            TaxonomyVersion.id == version.id).values(active=True))
                 _finish(store, job.id, worker, "done", None)
                 return "done"
             before = _labels_before(store, params.get("previous_version_id"), ids)
@@ -128,6 +155,8 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
             after = {(int(r.response_id), str(r.question), int(r.start), str(r.kind),
                       str(r.label)) for r in tags.itertuples()} if len(tags) else set()
             store.save_tags(tags, version.id, heads)
+            if job.kind == TAG:  # new comments: route them to subscribed teams
+                enqueue_deliveries(store, version, ids)
             added = Counter(f"{k}:{label}" for *_, k, label in after - before)
             removed = Counter(f"{k}:{label}" for *_, k, label in before - after)
             for name, delta in (("added", added), ("removed", removed)):
@@ -171,6 +200,7 @@ def run_worker(store: Store, tagger_for: TaggerFor, *, once: bool = False,
     stop = stop or threading.Event()
     ran = 0
     while not stop.is_set() and (max_jobs is None or ran < max_jobs):
+        deliver_due(store)
         job = claim_job(store, name, stale_after=stale_after)
         if job is None:
             if once:

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["ApiKey", "Base", "IdempotencyRecord", "Job", "ResponseRow", "StatementRow", "TagRow",
-           "TaxonomyVersion"]
+           "TaxonomyVersion", "WebhookDelivery", "WebhookSubscription"]
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -165,4 +165,41 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookSubscription(Base):
+    """Route new tagged responses to a team's URL. ``secret`` signs the deliveries (HMAC needs
+    the secret itself, so unlike API keys it is stored as is; it is shown once at creation)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    theme: Mapped[str | None] = mapped_column(String(200))  # an area id, or None
+    owner: Mapped[str | None] = mapped_column(String(200))  # the taxonomy's owner of the area
+    category: Mapped[str | None] = mapped_column(String(10))  # e.g. detractor, or None = all
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "response_id", name="uq_delivery"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id",
+                                                            ondelete="CASCADE"))
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # delivered | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from themer.store.repository import Store
+from themer.store.webhooks import enqueue_deliveries
 from themer.tagger import Tagger
 
 __all__ = ["tag_stored"]
@@ -16,6 +17,7 @@ def tag_stored(store: Store, tagger: Tagger, taxonomy_version_id: int,
     saved = 0
     ids = list(response_ids)
     heads = {str(kind): source for kind, source in tagger.sources.items()}
+    version = store.taxonomy_version(taxonomy_version_id)
     for start in range(0, len(ids), chunk_size):
         frame = store.responses_for_tagging(ids[start:start + chunk_size])
         statements = tagger.split(frame)
@@ -23,4 +25,6 @@ def tag_stored(store: Store, tagger: Tagger, taxonomy_version_id: int,
             continue
         tags = tagger.tag_statements(statements)
         saved += store.save_tags(tags, taxonomy_version_id, heads)
+    if version is not None:  # new comments go to the teams that subscribed to their themes
+        enqueue_deliveries(store, version, ids)
     return saved

@@ -32,10 +32,12 @@ from themer.store.models import (
     StatementRow,
     TagRow,
     TaxonomyVersion,
+    WebhookDelivery,
 )
 from themer.taxonomy import TaxonomyInfo
 
-__all__ = ["MAX_COMMENT_CHARS", "Filters", "IngestResult", "ResponseIn", "Scope", "Store"]
+__all__ = ["MAX_COMMENT_CHARS", "Filters", "IngestResult", "ResponseIn", "Scope", "Store",
+           "responses_from_frame"]
 
 MAX_COMMENT_CHARS = 10_000
 MAX_QUESTIONS = 10
@@ -87,6 +89,25 @@ class ResponseIn(BaseModel):
     @property
     def category(self) -> str:
         return SCALES[self.scale][self.score]
+
+
+def responses_from_frame(frame: pd.DataFrame, *, scale: Literal["nps", "stars5"],
+                         source: str) -> list[ResponseIn]:
+    """``themer.io.load_responses`` rows as ``ResponseIn`` (for imports into the store)."""
+    dates = pd.to_datetime(frame["date"], errors="coerce") if "date" in frame.columns else None
+    questions = [c for c in frame.columns if c.startswith("text:")]
+    segments = [c for c in frame.columns if c.startswith("segment:")]
+    items = []
+    for i, row in enumerate(frame.to_dict(orient="records")):
+        when = None if dates is None or pd.isna(dates.iloc[i]) else dates.iloc[i].date()
+        items.append(ResponseIn(
+            id=str(row["response_id"]), source=source, score=int(row["score"]), scale=scale,
+            survey_type=str(row.get("survey_type") or "unspecified"), responded_at=when,
+            comments={q.removeprefix("text:"): str(row[q]) for q in questions
+                      if isinstance(row[q], str) and row[q].strip()},
+            segments={c.removeprefix("segment:"): str(row[c]) for c in segments
+                      if isinstance(row[c], str) and row[c] != ""}))
+    return items
 
 
 @dataclass(frozen=True)
@@ -361,6 +382,20 @@ class Store:
     def _insert_idempotency(self) -> Any:
         return (postgresql.insert if self.engine.dialect.name == "postgresql"
                 else sqlite.insert)(IdempotencyRecord)
+
+    def deliveries(self, subscription_id: int, state: str | None, limit: int, offset: int
+                   ) -> list[dict[str, Any]]:
+        query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
+        if state is not None:
+            query = query.where(WebhookDelivery.state == state)
+        with self.sessions() as session:
+            rows = session.scalars(query.order_by(WebhookDelivery.id).limit(limit)
+                                   .offset(offset)).all()
+        return [{"id": d.id, "state": d.state, "attempts": d.attempts,
+                 "last_status": d.last_status, "last_error": d.last_error,
+                 "response_id": d.payload.get("id"),
+                 "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None}
+                for d in rows]
 
     def count_responses(self) -> int:
         with self.sessions() as session:
