@@ -1157,12 +1157,14 @@ def _store_tagger_for(settings: Settings) -> Callable[[TaxonomyVersion], Tagger]
 
 @app.command()
 @handle_errors
-def worker(once: Annotated[bool, typer.Option("--once", help="Exit when no job waits.")] = False
-           ) -> None:
+def worker(once: Annotated[bool, typer.Option("--once", help="Exit when no job waits.")] = False,
+           stale_after: Annotated[float, typer.Option(
+               "--stale-after", help="Seconds without a heartbeat before a running job is "
+               "taken over.")] = 30.0) -> None:
     """Run background jobs from the store (re-tags); resumes jobs whose worker died."""
     settings = Settings()
     ran = run_worker(Store.open(settings.store_url()), _store_tagger_for(settings), once=once,
-                     chunk_size=settings.job_chunk)
+                     chunk_size=settings.job_chunk, stale_after=stale_after)
     err.print(f"ran {ran} job(s)", highlight=False)
 
 

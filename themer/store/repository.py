@@ -224,16 +224,18 @@ class Store:
                 select(StatementRow.id, StatementRow.response_id, StatementRow.question,
                        StatementRow.start).where(StatementRow.response_id.in_(response_ids)))}
             statements = tags.drop_duplicates("statement_id")
-            ids: dict[str, int] = {}
-            for row in statements.itertuples(index=False):
-                key = (int(row.response_id), str(row.question), int(row.start))
-                if key not in existing:
-                    record = StatementRow(response_id=key[0], question=key[1], start=key[2],
-                                          end=int(row.end), text=str(row.statement))
-                    session.add(record)
-                    session.flush()
-                    existing[key] = record.id
-                ids[str(row.statement_id)] = existing[key]
+            keys = {str(row.statement_id): (int(row.response_id), str(row.question),
+                                            int(row.start), int(row.end), str(row.statement))
+                    for row in statements.itertuples(index=False)}
+            fresh = [{"response_id": r, "question": q, "start": s, "end": e, "text": t}
+                     for r, q, s, e, t in keys.values() if (r, q, s) not in existing]
+            if fresh:  # one multi-row INSERT ... RETURNING, not a flush per statement
+                created = session.execute(
+                    insert(StatementRow).returning(StatementRow.id, StatementRow.response_id,
+                                                   StatementRow.question, StatementRow.start,
+                                                   sort_by_parameter_order=True), fresh)
+                existing.update({(r, q, s): i for i, r, q, s in created})
+            ids = {sid: existing[key[:3]] for sid, key in keys.items()}
             session.execute(delete(TagRow).where(
                 TagRow.taxonomy_version_id == taxonomy_version_id,
                 TagRow.statement_id.in_(list(ids.values()))))
