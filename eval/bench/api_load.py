@@ -141,16 +141,24 @@ def main() -> None:
         server.terminate()
         server.wait(30)
 
+    from themer.cache import EmbeddingCache
     from themer.config import Settings
-    from themer.embed import SentenceTransformerEncoder
+    from themer.embed import CachedEncoder, SentenceTransformerEncoder
     from themer.segment import StatementSplitter
     from themer.tagger import Tagger
     from themer.taxonomy import load_taxonomy
 
     settings = Settings()
-    tagger = Tagger.build(load_taxonomy(ROOT / "taxonomy.yaml"), SentenceTransformerEncoder(
-        device=settings.device, batch_tokens=settings.batch_tokens), StatementSplitter())
+    # The server's encoder: the same model behind the embedding cache (fresh, so every new text
+    # is embedded, as in the HTTP runs).
+    encoder = CachedEncoder(SentenceTransformerEncoder(device=settings.device,
+                                                       batch_tokens=settings.batch_tokens),
+                            EmbeddingCache(folder / "baseline-cache"))
+    tagger = Tagger.build(load_taxonomy(ROOT / "taxonomy.yaml"), encoder, StatementSplitter())
     direct = []
+    for text in COMMENTS:  # warm-up, as for the server
+        tagger.tag_statements(tagger.split(pd.DataFrame({"response_id": ["0"],
+                                                         "text:comment": [text]})))
     for i in range(min(args.requests, 200)):
         frame = pd.DataFrame({"response_id": ["0"],
                               "text:comment": [f"{COMMENTS[i % 8]} (direct {i})"]})
