@@ -28,6 +28,8 @@ from themer.attribution import drivers_by_segment, regression_impact, shapley_im
 from themer.behaviour import behaviour_table
 from themer.cache import EmbeddingCache
 from themer.config import Settings
+from themer.discover import area_prototypes
+from themer.discover import discover as find_themes
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
@@ -742,6 +744,62 @@ def _where(items: list[str] | None) -> dict[str, str]:
             raise InputFileError(f"--where '{item}': expected COLUMN=VALUE.", code="THM161")
         found[column] = value
     return found
+
+
+@app.command()
+@handle_errors
+def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
+             score_col: ScoreCol = None, text_col: TextCol = None,
+             survey_type_col: TypeCol = None, scale: ScaleOpt = "nps",
+             taxonomy: TaxonomyOpt = None, head: HeadOpt = None, lenient: LenientOpt = False,
+             survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
+             all_statements: Annotated[bool, typer.Option(
+                 "--all", help="Cluster every statement, not only those no area captured.")
+             ] = False,
+             min_cluster_size: Annotated[int | None, typer.Option(
+                 "--min-cluster-size", help="Default: 0.5% of the statements, 5..100.")] = None,
+             reassign: Annotated[float, typer.Option(
+                 "--reassign", help="Join an outlier to the nearest cluster at this cosine.")
+             ] = 0.5,
+             json_out: JsonOpt = None, encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Candidate themes the taxonomy lacks: clusters of unassigned statements, with quotes."""
+    settings = Settings()
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=None, survey_type_col=survey_type_col,
+                   segment=None, scale=scale, lenient=lenient, encoding=encoding,
+                   survey_type=survey_type)
+    responses = loaded.responses
+    group = _survey_group(responses, input, pool)
+    tax = _taxonomy(settings, taxonomy)
+    tagger = _tagger(settings, tax, head)
+    parts: list[pd.DataFrame] = []
+    _tag_all(tagger, responses, settings.chunk_size, parts.append)
+    tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
+    areas = tags[tags["kind"] == "area"]
+    chosen = areas if all_statements else areas[areas["label"] == "unassigned"]
+    statements = chosen.drop_duplicates("statement_id")[["response_id", "statement_id",
+                                                         "statement"]]
+    vectors = tagger.encoder.encode(statements["statement"].tolist())
+    found = find_themes(statements.reset_index(drop=True), vectors, responses,
+                        area_prototypes=area_prototypes(tax, tagger.encoder),
+                        min_cluster_size=min_cluster_size, reassign_threshold=reassign)
+    out.print(f"[bold]{group}[/]: {found.n_statements} statements "
+              f"({'all' if all_statements else 'unassigned'}); outliers {found.outlier_rate:.0%}"
+              f" before reassignment, {found.unclustered_rate:.0%} after; min cluster size "
+              f"{found.min_cluster_size}")
+    grid = Table()
+    for name in ("candidate", "size", "people %", "NPS", "95% CI", "looks like", "quote"):
+        grid.add_column(name, justify="right" if name in ("size", "people %", "NPS") else
+                        "left")
+    for c in found.candidates:
+        near = c.nearest_areas[0] if c.nearest_areas else None
+        grid.add_row(c.label, str(c.size), f"{100 * c.share:.1f}", f"{c.nps:+.0f}",
+                     f"{c.ci_low:+.0f}..{c.ci_high:+.0f}",
+                     f"{near['area']} ({near['similarity']:.2f})" if near else "-",
+                     c.quotes[0][:60] if c.quotes else "")
+    out.print(grid)
+    _save_json(json_out, {"survey_type": group, "pooled": pool,
+                          "mode": "all" if all_statements else "unassigned", **found.to_dict()})
 
 
 @app.command()
