@@ -121,3 +121,33 @@ def test_cli_contract(tmp_path: Path) -> None:
     assert {"id", "label", "keywords", "size", "share", "nps", "ci_low", "ci_high", "quotes",
             "nearest_areas", "members"} <= set(candidate)
     assert candidate["members"][0]["response_id"].startswith("r")
+
+
+def test_candidates_keep_their_ids_as_data_grows() -> None:
+    from themer.discover import track
+
+    statements, vectors, responses = _blobs(per_topic=30)
+    first = discover(statements, vectors, responses, min_cluster_size=5)
+    more, more_vectors, more_responses = _blobs(per_topic=40, seed=1)  # same topics, more data
+    rng = np.random.default_rng(9)  # plus a fourth, emerging topic
+    centre = rng.normal(size=32)
+    extra = centre + 0.15 * rng.normal(size=(20, 32))
+    extra /= np.linalg.norm(extra, axis=1, keepdims=True)
+    grown = pd.concat([more, pd.DataFrame({
+        "response_id": [f"e{i}" for i in range(20)],
+        "statement_id": [f"e{i}#0" for i in range(20)],
+        "statement": [f"offline mode on planes {i}" for i in range(20)]})], ignore_index=True)
+    everyone = pd.concat([more_responses, pd.DataFrame({
+        "response_id": [f"e{i}" for i in range(20)], "category": "detractor"})])
+    second = track(discover(grown, np.vstack([more_vectors, extra]).astype(np.float32),
+                            everyone, min_cluster_size=5), first.to_dict())
+    assert {c.id for c in first.candidates} <= {c.id for c in second.candidates}
+    tracked = [c for c in second.candidates if c.status == "tracked"]
+    assert len(tracked) == 3
+    assert all(c.previous_size is not None and 30 <= c.previous_size < c.size for c in tracked)
+    (emerging,) = [c for c in second.candidates if c.status == "new"]
+    assert "offline" in emerging.label or "planes" in emerging.label
+    assert emerging.nps == pytest.approx(-100.0)
+    orphan = discover(grown, np.vstack([more_vectors, extra]).astype(np.float32),
+                      more_responses, min_cluster_size=5)  # its respondents are unknown
+    assert [c.nps for c in orphan.candidates if "offline" in c.label] == [None]

@@ -28,7 +28,7 @@ from themer.attribution import drivers_by_segment, regression_impact, shapley_im
 from themer.behaviour import behaviour_table
 from themer.cache import EmbeddingCache
 from themer.config import Settings
-from themer.discover import area_prototypes
+from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
@@ -761,6 +761,9 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
              reassign: Annotated[float, typer.Option(
                  "--reassign", help="Join an outlier to the nearest cluster at this cosine.")
              ] = 0.5,
+             previous: Annotated[Path | None, typer.Option(
+                 "--previous", help="An earlier run's --json: keep its ids for continuing "
+                 "candidates; the others are new (emerging).")] = None,
              json_out: JsonOpt = None, encoding: EncodingOpt = "utf-8-sig") -> None:
     """Candidate themes the taxonomy lacks: clusters of unassigned statements, with quotes."""
     settings = Settings()
@@ -783,20 +786,26 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     found = find_themes(statements.reset_index(drop=True), vectors, responses,
                         area_prototypes=area_prototypes(tax, tagger.encoder),
                         min_cluster_size=min_cluster_size, reassign_threshold=reassign)
+    if previous is not None:
+        found = track(found, _read_json(previous))
     out.print(f"[bold]{group}[/]: {found.n_statements} statements "
               f"({'all' if all_statements else 'unassigned'}); outliers {found.outlier_rate:.0%}"
               f" before reassignment, {found.unclustered_rate:.0%} after; min cluster size "
               f"{found.min_cluster_size}")
     grid = Table()
-    for name in ("candidate", "size", "people %", "NPS", "95% CI", "looks like", "quote"):
+    for name in ("candidate", "size", "people %", "NPS", "95% CI", "looks like", "quote",
+                 "status"):
         grid.add_column(name, justify="right" if name in ("size", "people %", "NPS") else
                         "left")
     for c in found.candidates:
         near = c.nearest_areas[0] if c.nearest_areas else None
-        grid.add_row(c.label, str(c.size), f"{100 * c.share:.1f}", f"{c.nps:+.0f}",
-                     f"{c.ci_low:+.0f}..{c.ci_high:+.0f}",
+        grid.add_row(c.label, str(c.size), f"{100 * c.share:.1f}",
+                     "-" if c.nps is None else f"{c.nps:+.0f}",
+                     "-" if c.ci_low is None or c.ci_high is None
+                     else f"{c.ci_low:+.0f}..{c.ci_high:+.0f}",
                      f"{near['area']} ({near['similarity']:.2f})" if near else "-",
-                     c.quotes[0][:60] if c.quotes else "")
+                     c.quotes[0][:60] if c.quotes else "",
+                     "new" if c.status == "new" else f"was {c.previous_size}")
     out.print(grid)
     _save_json(json_out, {"survey_type": group, "pooled": pool,
                           "mode": "all" if all_statements else "unassigned", **found.to_dict()})

@@ -20,7 +20,7 @@ sampling beyond memory, the comparison with BERTopic.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import hdbscan
@@ -35,7 +35,8 @@ from themer.errors import StatsError
 from themer.stats.nps import nps_ci
 from themer.taxonomy import TaxonomyInfo
 
-__all__ = ["Candidate", "Discovery", "area_prototypes", "discover", "min_cluster_size_for"]
+__all__ = ["Candidate", "Discovery", "area_prototypes", "discover", "min_cluster_size_for",
+           "track"]
 
 GENERIC_WORDS = frozenset({
     "app", "product", "tool", "software", "use", "using", "used", "really", "just", "like",
@@ -71,13 +72,15 @@ class Candidate:
     size: int  # statements
     respondents: int
     share: float  # of all respondents in the group
-    nps: float
-    ci_low: float
-    ci_high: float
+    nps: float | None  # None when none of its respondents is in the response table
+    ci_low: float | None
+    ci_high: float | None
     category_mix: dict[str, int]
     quotes: list[str]
     nearest_areas: list[dict[str, Any]]
     members: list[dict[str, str]] = field(default_factory=list)
+    status: str = "new"  # new (an emerging theme) | tracked (matched to a previous run)
+    previous_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,8 +155,13 @@ def discover(statements: pd.DataFrame, vectors: NDArray[np.float32], responses: 
         who = sorted(set(rows["response_id"].astype(str)))
         mix = {g: sum(category.get(r) == g for r in who)
                for g in ("promoter", "passive", "detractor")}
-        low, high = nps_ci(mix["promoter"], mix["passive"], mix["detractor"])
-        nps = 100.0 * (mix["promoter"] - mix["detractor"]) / max(len(who), 1)
+        known = sum(mix.values())
+        low: float | None = None
+        high: float | None = None
+        nps: float | None = None
+        if known:
+            low, high = nps_ci(mix["promoter"], mix["passive"], mix["detractor"])
+            nps = 100.0 * (mix["promoter"] - mix["detractor"]) / known
         candidates.append(Candidate(
             id="cand-" + _hash("\n".join(sorted(_hash(t) for t in
                                                 np.asarray(distinct)[labels == c])))[:10],
@@ -233,3 +241,35 @@ def _nearest(centre: NDArray[np.float64], prototypes: dict[str, NDArray[np.float
     scored = sorted(((float(centre @ (v / max(float(np.linalg.norm(v)), 1e-12))), area)
                      for area, v in prototypes.items()), key=lambda x: (-x[0], x[1]))
     return [{"area": area, "similarity": round(sim, 3)} for sim, area in scored[:2]]
+
+
+def track(current: Discovery, previous: dict[str, Any], *, min_overlap: float = 0.5
+          ) -> Discovery:
+    """Give candidates that continue a previous run's candidate its id (stable ids over time).
+
+    ``previous``: an earlier run's ``to_dict()`` (the ``--json`` file). A new candidate continues
+    an old one when it holds at least ``min_overlap`` of the old one's member statements; pairs
+    are matched greedily by overlap, each old id used once. Unmatched candidates stay ``new``:
+    emerging themes, with no previous size.
+    """
+    old = {c["id"]: {m["statement_id"] for m in c.get("members", [])}
+           for c in previous.get("candidates", [])}
+    old_size = {c["id"]: int(c.get("size", 0)) for c in previous.get("candidates", [])}
+    pairs = []
+    for i, candidate in enumerate(current.candidates):
+        mine = {m["statement_id"] for m in candidate.members}
+        for old_id, members in old.items():
+            if members:
+                overlap = len(mine & members) / len(members)
+                if overlap >= min_overlap:
+                    pairs.append((-overlap, old_id, i))
+    pairs.sort()
+    taken_old: set[str] = set()
+    matched: dict[int, str] = {}
+    for _, old_id, i in pairs:
+        if old_id not in taken_old and i not in matched:
+            taken_old.add(old_id)
+            matched[i] = old_id
+    candidates = [replace(c, id=matched[i], status="tracked", previous_size=old_size[matched[i]])
+                  if i in matched else c for i, c in enumerate(current.candidates)]
+    return replace(current, candidates=candidates)
