@@ -151,3 +151,53 @@ def test_candidates_keep_their_ids_as_data_grows() -> None:
     orphan = discover(grown, np.vstack([more_vectors, extra]).astype(np.float32),
                       more_responses, min_cluster_size=5)  # its respondents are unknown
     assert [c.nps for c in orphan.candidates if "offline" in c.label] == [None]
+
+
+def test_promote_adds_an_area_and_retagging_uses_it(tmp_path: Path,
+                                                    encoder: object, splitter: object) -> None:
+    from themer.discover import promote
+    from themer.errors import TaxonomyError
+    from themer.tagger import Tagger
+    from themer.taxonomy import parse_taxonomy
+
+    root = Path(__file__).resolve().parent.parent
+    original = (root / "taxonomy.yaml").read_text(encoding="utf-8")
+    candidate = {"id": "cand-x", "label": "offline / planes", "keywords": ["offline", "planes"],
+                 "size": 12, "quotes": ["We need to work offline on planes.",
+                                        "Offline mode for flights, please.",
+                                        "Nothing works without wifi on a plane."]}
+    discovery = tmp_path / "discover.json"
+    discovery.write_text(json.dumps({"candidates": [candidate]}), encoding="utf-8")
+    output = tmp_path / "taxonomy-v2.yaml"
+    result = CliRunner().invoke(app, ["promote", str(discovery), "cand-x", "--id",
+                                      "offline_mode", "--owner", "mobile", "--by", "ana",
+                                      "--taxonomy", str(root / "taxonomy.yaml"), "-o",
+                                      str(output)])
+    assert result.exit_code == 0, result.output
+    edited = output.read_text(encoding="utf-8")
+    assert edited.startswith(original.split("version: 1")[0])  # comments and layout kept
+    new = parse_taxonomy(edited)
+    assert new.version == 2
+    area = next(a for a in new.taxonomy.areas if a.id == "offline_mode")
+    assert area.examples == candidate["quotes"]
+    decision = json.loads((tmp_path / "taxonomy-v2.decisions.jsonl").read_text().splitlines()[0])
+    assert (decision["action"], decision["area"], decision["by"]) == (
+        "promote", "offline_mode", "ana")
+    statement = pd.DataFrame({"response_id": ["r1"], "text:reason": [
+        "We need to work offline on planes."]})
+    before = Tagger.build(parse_taxonomy(original), encoder, splitter)  # type: ignore[arg-type]
+    after = Tagger.build(new, encoder, splitter)  # type: ignore[arg-type]
+    old_tags = before.tag_statements(before.split(statement))
+    new_tags = after.tag_statements(after.split(statement))
+    assert "offline_mode" not in set(old_tags["label"])
+    assert "offline_mode" in set(new_tags.loc[new_tags["kind"] == "area", "label"])
+    again = CliRunner().invoke(app, ["promote", str(discovery), "cand-x", "--id", "search",
+                                     "--taxonomy", str(root / "taxonomy.yaml"), "-o",
+                                     str(tmp_path / "clash.yaml")])
+    assert again.exit_code == 2  # the id is taken: a clear error, no file
+    assert not (tmp_path / "clash.yaml").exists()
+    missing = CliRunner().invoke(app, ["promote", str(discovery), "cand-y", "--id", "x_y",
+                                       "-o", str(tmp_path / "y.yaml")])
+    assert "no candidate 'cand-y'" in missing.output
+    with pytest.raises(TaxonomyError):
+        promote("areas: []\n", candidate, "z")

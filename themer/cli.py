@@ -30,6 +30,7 @@ from themer.cache import EmbeddingCache
 from themer.config import Settings
 from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
+from themer.discover import promote as promote_candidate
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
@@ -809,6 +810,43 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     out.print(grid)
     _save_json(json_out, {"survey_type": group, "pooled": pool,
                           "mode": "all" if all_statements else "unassigned", **found.to_dict()})
+
+
+@app.command()
+@handle_errors
+def promote(discovery: Path, candidate: Annotated[str, typer.Argument(help="Candidate id.")],
+            area_id: Annotated[str, typer.Option("--id", help="The new area's id.")],
+            output: Annotated[Path, typer.Option("-o", "--output",
+                                                 help="Where to write the new taxonomy.")],
+            name: Annotated[str | None, typer.Option("--name")] = None,
+            owner: Annotated[str | None, typer.Option("--owner", help="Owning team.")] = None,
+            decided_by: Annotated[str | None, typer.Option("--by", help="Who decided.")] = None,
+            taxonomy: TaxonomyOpt = None) -> None:
+    """Promote a discovered candidate to a new area: writes the next taxonomy version (its
+    quotes become examples) and records the decision; then `themer retag --taxonomy` it."""
+    settings = Settings()
+    source = taxonomy or settings.taxonomy
+    found = _read_json(discovery)
+    chosen = next((c for c in found.get("candidates", []) if c.get("id") == candidate), None)
+    if chosen is None:
+        raise InputFileError(f"{discovery}: no candidate '{candidate}' (ids: "
+                             f"{[c.get('id') for c in found.get('candidates', [])][:20]}).",
+                             code="THM170")
+    edited = promote_candidate(source.read_text(encoding="utf-8"), chosen, area_id, name=name,
+                               owner=owner, source=str(source))
+    tmp = _atomic_path(output)
+    tmp.write_text(edited, encoding="utf-8")
+    tmp.replace(output)
+    log = output.with_name(output.stem + ".decisions.jsonl")
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"at": datetime.now(UTC).isoformat(), "action": "promote",
+                                 "candidate": candidate, "label": chosen.get("label"),
+                                 "area": area_id, "size": chosen.get("size"),
+                                 "from": str(source), "to": str(output), "by": decided_by})
+                     + "\n")
+    out.print(f"wrote {output}: area '{area_id}' from candidate {candidate} "
+              f"({chosen.get('label')}); decision logged in {log}. Re-tag with "
+              f"`themer retag --taxonomy {output}`.", highlight=False)
 
 
 @app.command()

@@ -20,23 +20,25 @@ sampling beyond memory, the comparison with BERTopic.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import hdbscan
 import numpy as np
 import pandas as pd
+import yaml
 from numpy.typing import NDArray
 from sklearn.decomposition import PCA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from themer.embed import Encoder
-from themer.errors import StatsError
+from themer.errors import StatsError, TaxonomyError
 from themer.stats.nps import nps_ci
-from themer.taxonomy import TaxonomyInfo
+from themer.taxonomy import TaxonomyInfo, parse_taxonomy
 
 __all__ = ["Candidate", "Discovery", "area_prototypes", "discover", "min_cluster_size_for",
-           "track"]
+           "promote", "track"]
 
 GENERIC_WORDS = frozenset({
     "app", "product", "tool", "software", "use", "using", "used", "really", "just", "like",
@@ -273,3 +275,31 @@ def track(current: Discovery, previous: dict[str, Any], *, min_overlap: float = 
     candidates = [replace(c, id=matched[i], status="tracked", previous_size=old_size[matched[i]])
                   if i in matched else c for i, c in enumerate(current.candidates)]
     return replace(current, candidates=candidates)
+
+
+def promote(taxonomy_text: str, candidate: dict[str, Any], area_id: str, *,
+            name: str | None = None, owner: str | None = None, source: str = "taxonomy"
+            ) -> str:
+    """The taxonomy YAML with the candidate added as a new area and the version bumped.
+
+    The new area's description comes from the candidate's label and keywords, its examples
+    from its quotes. The text is edited in place (comments and layout kept) and the result is
+    validated like any taxonomy, so a clash (an id already used) is an error naming the key.
+    """
+    if "\ntypes:" not in taxonomy_text or not re.search(r"^version:\s*\d+", taxonomy_text,
+                                                          flags=re.MULTILINE):
+        raise TaxonomyError(f"{source}: expected top-level 'version:' and 'types:' keys to "
+                            "edit; add the area by hand.", code="THM206")
+    keywords = ", ".join(candidate.get("keywords", [])[:6])
+    entry = {"id": area_id, "name": name or str(candidate.get("label", area_id)).title(),
+             "description": f"Discovered theme '{candidate.get('label', '')}': {keywords}."[:2000],
+             "owner": owner, "parent": None,
+             "examples": [str(q) for q in candidate.get("quotes", [])][:10]}
+    block = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=100)
+    indented = "".join(f"  {line}" if line.strip() else line
+                       for line in block.splitlines(keepends=True))
+    edited = taxonomy_text.replace("\ntypes:", "\n" + indented + "types:", 1)
+    edited = re.sub(r"^version:\s*(\d+)", lambda m: f"version: {int(m.group(1)) + 1}", edited,
+                    count=1, flags=re.MULTILINE)
+    parse_taxonomy(edited, f"{source} + promoted '{area_id}'")
+    return edited
