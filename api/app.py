@@ -58,7 +58,7 @@ from themer.store.jobs import (
     run_worker,
 )
 from themer.store.models import ApiKey, Job, TaxonomyVersion
-from themer.store.pipeline import tag_stored
+from themer.store.pipeline import tag_stored, tagger_for_version
 from themer.store.repository import (
     Filters,
     ResponseIn,
@@ -68,7 +68,7 @@ from themer.store.repository import (
     scope_allows,
 )
 from themer.store.webhooks import subscribe
-from themer.tagger import Tagger, find_head
+from themer.tagger import Tagger
 from themer.taxonomy import load_taxonomy, parse_taxonomy
 
 Category = Literal["promoter", "passive", "detractor"]
@@ -113,14 +113,11 @@ class Engine:
             key = (version.id, user)
             if key not in self._taggers:
                 assert self._base is not None
-                taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
                 encoder = CachedEncoder(self._base, EmbeddingCache(self.settings.cache_dir /
                                                                    "embeddings"))
-                heads = {kind: found for kind in ("area", "type") if (found := find_head(
-                    self.settings.models_dir, kind, taxonomy, encoder.model_id))}
-                self._taggers[key] = Tagger.build(
-                    taxonomy, encoder, StatementSplitter(splitter=self.settings.splitter),
-                    heads=heads)  # type: ignore[arg-type]
+                self._taggers[key] = tagger_for_version(
+                    version, encoder, models_dir=self.settings.models_dir,
+                    splitter=StatementSplitter(splitter=self.settings.splitter))
             return self._taggers[key]
 
     def active(self) -> TaxonomyVersion:

@@ -27,6 +27,7 @@ from themer.analyze import ThemeTable, positions, survey_groups, theme_mentions,
 from themer.attribution import drivers_by_segment, regression_impact, shapley_impact, theme_mix
 from themer.behaviour import behaviour_table
 from themer.cache import EmbeddingCache
+from themer.classify import UNASSIGNED
 from themer.config import Settings
 from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
@@ -44,9 +45,10 @@ from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
 from themer.store.jobs import create_retag_job, create_tag_job, get_job, run_worker
 from themer.store.models import Job, TaxonomyVersion
+from themer.store.pipeline import tagger_for_version
 from themer.store.repository import Store, responses_from_frame
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
-from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy, parse_taxonomy
+from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
 from themer.validation import fix_check, launch_check
 
@@ -780,7 +782,7 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     _tag_all(tagger, responses, settings.chunk_size, parts.append)
     tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
     areas = tags[tags["kind"] == "area"]
-    chosen = areas if all_statements else areas[areas["label"] == "unassigned"]
+    chosen = areas if all_statements else areas[areas["label"] == UNASSIGNED]
     statements = chosen.drop_duplicates("statement_id")[["response_id", "statement_id",
                                                          "statement"]]
     vectors = tagger.encoder.encode(statements["statement"].tolist())
@@ -1251,11 +1253,8 @@ def _store_tagger_for(settings: Settings) -> Callable[[TaxonomyVersion], Tagger]
     encoder = _encoder(settings)
 
     def tagger_for(version: TaxonomyVersion) -> Tagger:
-        taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
-        heads = {kind: found for kind in ("area", "type") if (found := find_head(
-            settings.models_dir, kind, taxonomy, encoder.model_id))}
-        return Tagger.build(taxonomy, encoder, StatementSplitter(splitter=settings.splitter),
-                            heads=heads)  # type: ignore[arg-type]
+        return tagger_for_version(version, encoder, models_dir=settings.models_dir,
+                                  splitter=StatementSplitter(splitter=settings.splitter))
 
     return tagger_for
 

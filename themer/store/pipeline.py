@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+from themer.embed import CachedEncoder
+from themer.segment import StatementSplitter
+from themer.store.models import TaxonomyVersion
 from themer.store.repository import Store
 from themer.store.webhooks import enqueue_deliveries
-from themer.tagger import Tagger
+from themer.tagger import Tagger, find_head
+from themer.taxonomy import LabelKind, parse_taxonomy
 
-__all__ = ["tag_stored"]
+__all__ = ["tag_stored", "tagger_for_version"]
+
+
+def tagger_for_version(version: TaxonomyVersion, encoder: CachedEncoder, *, models_dir: Path,
+                       splitter: StatementSplitter) -> Tagger:
+    """The tagger of a stored taxonomy version: zero-shot, or the trained heads in
+    ``models_dir`` made for that taxonomy content and encoder."""
+    taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
+    heads: dict[LabelKind, Path] = {}
+    for kind in ("area", "type"):
+        found = find_head(models_dir, kind, taxonomy, encoder.model_id)
+        if found is not None:
+            heads[kind] = found
+    return Tagger.build(taxonomy, encoder, splitter, heads=heads)
 
 
 def tag_stored(store: Store, tagger: Tagger, taxonomy_version_id: int,

@@ -27,6 +27,7 @@ from themer.io import SCALES
 from themer.store.db import connect, migrate, sessions
 from themer.store.models import (
     ApiKey,
+    Base,
     IdempotencyRecord,
     ResponseRow,
     StatementRow,
@@ -157,9 +158,11 @@ class Store:
 
     # --- responses -------------------------------------------------------------------------
 
-    def _insert(self) -> Any:
-        return (postgresql.insert if self.engine.dialect.name == "postgresql"
-                else sqlite.insert)(ResponseRow)
+    def insert_ignoring_duplicates(self, model: type[Base], *unique: str) -> Any:
+        """INSERT ... ON CONFLICT (unique) DO NOTHING in this store's dialect."""
+        insert_for = (postgresql.insert if self.engine.dialect.name == "postgresql"
+                      else sqlite.insert)
+        return insert_for(model).on_conflict_do_nothing(index_elements=list(unique))
 
     def ingest(self, items: Sequence[ResponseIn], *, import_batch: str | None = None
                ) -> list[IngestResult]:
@@ -180,9 +183,8 @@ class Store:
                          "segments": i.segments, "raw": i.model_dump(mode="json"),
                          "import_batch": import_batch, "created_at": datetime.now(UTC)}
                         for i in {(i.source, i.id): i for i in fresh}.values()]
-                statement = self._insert().values(rows).on_conflict_do_nothing(
-                    index_elements=["source", "source_response_id"])
-                session.execute(statement)
+                session.execute(self.insert_ignoring_duplicates(
+                    ResponseRow, "source", "source_response_id").values(rows))
             after = self._ids(session, keys)
         return [IngestResult(after[key], key[0], key[1], key not in before) for key in keys]
 
@@ -375,15 +377,10 @@ class Store:
     def remember(self, api_key_id: int, key: str, request_hash: str, status_code: int,
                  body: dict[str, Any]) -> None:
         with self.sessions.begin() as session:
-            statement = self._insert_idempotency().values(
+            session.execute(self.insert_ignoring_duplicates(
+                IdempotencyRecord, "api_key_id", "key").values(
                 api_key_id=api_key_id, key=key, request_hash=request_hash,
-                status_code=status_code, body=body, created_at=datetime.now(UTC),
-            ).on_conflict_do_nothing(index_elements=["api_key_id", "key"])
-            session.execute(statement)
-
-    def _insert_idempotency(self) -> Any:
-        return (postgresql.insert if self.engine.dialect.name == "postgresql"
-                else sqlite.insert)(IdempotencyRecord)
+                status_code=status_code, body=body, created_at=datetime.now(UTC)))
 
     def deliveries(self, subscription_id: int, state: str | None, limit: int, offset: int
                    ) -> list[dict[str, Any]]:

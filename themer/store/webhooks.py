@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from themer.classify import UNASSIGNED
 from themer.errors import InputFileError
@@ -115,11 +114,9 @@ def enqueue_deliveries(store: Store, version: TaxonomyVersion,
                              "created_at": datetime.now(UTC)})
     if not rows:
         return 0
-    insert = (postgresql.insert if store.engine.dialect.name == "postgresql"
-              else sqlite.insert)(WebhookDelivery)
     with store.sessions.begin() as session:
-        session.execute(insert.on_conflict_do_nothing(
-            index_elements=["subscription_id", "response_id"]), rows)
+        session.execute(store.insert_ignoring_duplicates(
+            WebhookDelivery, "subscription_id", "response_id"), rows)
     return len(rows)
 
 
