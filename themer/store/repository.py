@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from themer.classify import UNASSIGNED
 from themer.io import SCALES
+from themer.segment import MAX_COMMENT_CHARS  # the splitter's cut: the API refuses rather than cuts
 from themer.store.db import connect, migrate, sessions
 from themer.store.models import (
     ApiKey,
@@ -40,7 +41,6 @@ from themer.taxonomy import TaxonomyInfo
 __all__ = ["MAX_COMMENT_CHARS", "Filters", "IngestResult", "ResponseIn", "Scope", "Store",
            "responses_from_frame"]
 
-MAX_COMMENT_CHARS = 10_000
 MAX_QUESTIONS = 10
 MAX_SEGMENTS = 50
 Scope = Literal["read", "write", "admin"]
