@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Sourced by .ci/test: `start_test_postgres` gives the tests a throwaway PostgreSQL server. It
 # installs the Debian package if no server is on the machine (needs root), starts one on
-# 127.0.0.1:$PGPORT with its data in a temp folder, creates the database, exports THEMER_TEST_PG,
-# and stops the server and removes the folder when the calling shell exits.
-PGPORT="${PGPORT:-55432}"
+# 127.0.0.1:$PGPORT (default: a free port, so two runs on one machine do not collide) with its
+# data in a temp folder, creates the database, exports THEMER_TEST_PG, and stops the server and
+# removes the folder when the calling shell exits.
 
 _pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -19,6 +19,7 @@ start_test_postgres() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || return 1
   fi
   PGBIN="$(_pg_bin)"
+  PGPORT="${PGPORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
   PGDATA_DIR="$(mktemp -d /tmp/themer-pg.XXXXXX)"
   if [ "$(id -u)" -eq 0 ]; then chown postgres "$PGDATA_DIR"; fi
   _as_pg "$PGBIN/initdb" -D "$PGDATA_DIR/data" -A trust -U themer -E UTF8 >/dev/null || return 1
