@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import numpy as np
 import pandas as pd
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -29,9 +30,11 @@ from themer.behaviour import behaviour_table
 from themer.cache import EmbeddingCache
 from themer.classify import UNASSIGNED
 from themer.config import Settings
+from themer.decisions import Decision, append_decision, apply_decisions, read_decisions
+from themer.decisions import promote as promote_candidate
 from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
-from themer.discover import promote as promote_candidate
+from themer.discover_labels import load_label_nlp
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
@@ -749,32 +752,59 @@ def _where(items: list[str] | None) -> dict[str, str]:
     return found
 
 
+DecisionsOpt = Annotated[Path | None, typer.Option(
+    "--decisions", help="Decision log (JSON lines); default THEMER_DECISIONS_FILE.")]
+
+
 @app.command()
 @handle_errors
 def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
-             score_col: ScoreCol = None, text_col: TextCol = None,
+             score_col: ScoreCol = None, text_col: TextCol = None, date_col: DateCol = None,
              survey_type_col: TypeCol = None, scale: ScaleOpt = "nps",
              taxonomy: TaxonomyOpt = None, head: HeadOpt = None, lenient: LenientOpt = False,
              survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
              all_statements: Annotated[bool, typer.Option(
                  "--all", help="Cluster every statement, not only those no area captured.")
              ] = False,
+             category: Annotated[list[str] | None, typer.Option(
+                 "--category", help="Only promoter / passive / detractor respondents; repeat.")
+             ] = None,
+             where: Annotated[list[str] | None, typer.Option(
+                 "--where", help="COLUMN=VALUE: only these respondents; repeat.")] = None,
+             since: Annotated[str | None, typer.Option(
+                 "--since", help="YYYY-MM-DD: responses on or after (needs a date column).")
+             ] = None,
+             until: Annotated[str | None, typer.Option(
+                 "--until", help="YYYY-MM-DD: responses on or before.")] = None,
              min_cluster_size: Annotated[int | None, typer.Option(
-                 "--min-cluster-size", help="Default: 0.5% of the statements, 5..100.")] = None,
+                 "--min-cluster-size", min=2, max=100_000,
+                 help="Default: 0.5% of the distinct statements, 5..100.")] = None,
+             min_samples: Annotated[int | None, typer.Option(
+                 "--min-samples", min=1, max=100_000,
+                 help="HDBSCAN min_samples (default: half the min cluster size).")] = None,
+             components: Annotated[int, typer.Option(
+                 "--components", min=2, max=384, help="PCA dimensions before HDBSCAN.")] = 20,
              reassign: Annotated[float, typer.Option(
                  "--reassign", help="Join an outlier to the nearest cluster at this cosine.")
              ] = 0.5,
+             max_sample: Annotated[int, typer.Option(
+                 "--max-sample", min=100, max=1_000_000,
+                 help="Cluster at most this many distinct statements; place the rest with "
+                 "the fitted model.")] = 50_000,
              previous: Annotated[Path | None, typer.Option(
                  "--previous", help="An earlier run's --json: keep its ids for continuing "
                  "candidates; the others are new (emerging).")] = None,
+             decisions: DecisionsOpt = None,
              json_out: JsonOpt = None, encoding: EncodingOpt = "utf-8-sig") -> None:
     """Candidate themes the taxonomy lacks: clusters of unassigned statements, with quotes."""
     settings = Settings()
+    wanted = _where(where)
     loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
-                   text_col=text_col, date_col=None, survey_type_col=survey_type_col,
-                   segment=None, scale=scale, lenient=lenient, encoding=encoding,
-                   survey_type=survey_type)
-    responses = loaded.responses
+                   text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
+                   segment=[f"where:{c}={c}" for c in wanted], scale=scale, lenient=lenient,
+                   encoding=encoding, survey_type=survey_type)
+    responses = _filter_responses(loaded.responses, input, category=category, where=wanted,
+                                  since=since, until=until)
     group = _survey_group(responses, input, pool)
     tax = _taxonomy(settings, taxonomy)
     tagger = _tagger(settings, tax, head)
@@ -788,30 +818,79 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     vectors = tagger.encoder.encode(statements["statement"].tolist())
     found = find_themes(statements.reset_index(drop=True), vectors, responses,
                         area_prototypes=area_prototypes(tax, tagger.encoder),
-                        min_cluster_size=min_cluster_size, reassign_threshold=reassign)
+                        min_cluster_size=min_cluster_size, min_samples=min_samples,
+                        n_components=components, reassign_threshold=reassign,
+                        max_sample=max_sample, nlp=load_label_nlp())
     if previous is not None:
         found = track(found, _read_json(previous))
+    log = decisions or settings.decisions_file
+    found = apply_decisions(found, read_decisions(log), dict(zip(
+        responses["response_id"].astype(str), responses["category"].astype(str), strict=True)),
+        len(responses))
     out.print(f"[bold]{group}[/]: {found.n_statements} statements "
               f"({'all' if all_statements else 'unassigned'}); outliers {found.outlier_rate:.0%}"
               f" before reassignment, {found.unclustered_rate:.0%} after; min cluster size "
-              f"{found.min_cluster_size}")
+              f"{found.min_cluster_size}"
+              + (f"; clustered a sample of {found.clustered_sample} of {found.n_distinct} "
+                 "distinct statements" if found.clustered_sample < found.n_distinct else ""))
     grid = Table()
-    for name in ("candidate", "size", "people %", "NPS", "95% CI", "looks like", "quote",
+    for name in ("id", "candidate", "size", "people %", "NPS", "95% CI", "looks like", "quote",
                  "status"):
         grid.add_column(name, justify="right" if name in ("size", "people %", "NPS") else
                         "left")
     for c in found.candidates:
         near = c.nearest_areas[0] if c.nearest_areas else None
-        grid.add_row(c.label, str(c.size), f"{100 * c.share:.1f}",
+        grid.add_row(c.id, c.label, str(c.size), f"{100 * c.share:.1f}",
                      "-" if c.nps is None else f"{c.nps:+.0f}",
                      "-" if c.ci_low is None or c.ci_high is None
                      else f"{c.ci_low:+.0f}..{c.ci_high:+.0f}",
                      f"{near['area']} ({near['similarity']:.2f})" if near else "-",
                      c.quotes[0][:60] if c.quotes else "",
-                     "new" if c.status == "new" else f"was {c.previous_size}")
+                     c.status if c.status != "tracked" else f"was {c.previous_size}")
     out.print(grid)
+    if found.dismissed:
+        out.print(f"{len(found.dismissed)} candidate(s) hidden by decisions in {log}.",
+                  highlight=False)
     _save_json(json_out, {"survey_type": group, "pooled": pool,
                           "mode": "all" if all_statements else "unassigned", **found.to_dict()})
+
+
+def _filter_responses(responses: pd.DataFrame, input: Path, *, category: list[str] | None,
+                      where: dict[str, str], since: str | None, until: str | None
+                      ) -> pd.DataFrame:
+    """The respondents discovery looks at (shares and NPS are of these)."""
+    keep = pd.Series(True, index=responses.index)
+    bad = sorted(set(category or []) - {"promoter", "passive", "detractor"})
+    if bad:
+        raise InputFileError(f"--category {bad[0]}: use promoter, passive or detractor.",
+                             code="THM173")
+    if category:
+        keep &= responses["category"].astype(str).isin(category)
+    for column, value in where.items():
+        keep &= responses[f"segment:where:{column}"].astype(str) == value
+    if since or until:
+        if "date" not in responses or responses["date"].isna().all():
+            raise InputFileError(f"{input}: --since/--until need a date column (--date-col).",
+                                 code="THM174")
+        when = pd.to_datetime(responses["date"], errors="coerce")
+        if since:
+            keep &= when >= pd.Timestamp(_date(since, "--since"))
+        if until:
+            keep &= when < pd.Timestamp(_date(until, "--until")) + pd.Timedelta(days=1)
+    chosen = responses[keep].reset_index(drop=True)
+    if chosen.empty:
+        raise InputFileError(f"{input}: no responses match the filters.", code="THM175")
+    return chosen
+
+
+def _discovery_candidate(discovery: Path, candidate: str) -> dict[str, Any]:
+    found = _read_json(discovery)
+    chosen = next((c for c in found.get("candidates", []) if c.get("id") == candidate), None)
+    if chosen is None:
+        raise InputFileError(f"{discovery}: no candidate '{candidate}' (ids: "
+                             f"{[c.get('id') for c in found.get('candidates', [])][:20]}).",
+                             code="THM170")
+    return dict(chosen)
 
 
 @app.command()
@@ -823,32 +902,61 @@ def promote(discovery: Path, candidate: Annotated[str, typer.Argument(help="Cand
             name: Annotated[str | None, typer.Option("--name")] = None,
             owner: Annotated[str | None, typer.Option("--owner", help="Owning team.")] = None,
             decided_by: Annotated[str | None, typer.Option("--by", help="Who decided.")] = None,
-            taxonomy: TaxonomyOpt = None) -> None:
+            decisions: DecisionsOpt = None, taxonomy: TaxonomyOpt = None) -> None:
     """Promote a discovered candidate to a new area: writes the next taxonomy version (its
     quotes become examples) and records the decision; then `themer retag --taxonomy` it."""
     settings = Settings()
     source = taxonomy or settings.taxonomy
-    found = _read_json(discovery)
-    chosen = next((c for c in found.get("candidates", []) if c.get("id") == candidate), None)
-    if chosen is None:
-        raise InputFileError(f"{discovery}: no candidate '{candidate}' (ids: "
-                             f"{[c.get('id') for c in found.get('candidates', [])][:20]}).",
-                             code="THM170")
+    chosen = _discovery_candidate(discovery, candidate)
     edited = promote_candidate(source.read_text(encoding="utf-8"), chosen, area_id, name=name,
                                owner=owner, source=str(source))
+    decision = _decision(action="promote", candidate=candidate, area=area_id, by=decided_by)
     tmp = _atomic_path(output)
     tmp.write_text(edited, encoding="utf-8")
     tmp.replace(output)
-    log = output.with_name(output.stem + ".decisions.jsonl")
-    with log.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"at": datetime.now(UTC).isoformat(), "action": "promote",
-                                 "candidate": candidate, "label": chosen.get("label"),
-                                 "area": area_id, "size": chosen.get("size"),
-                                 "from": str(source), "to": str(output), "by": decided_by})
-                     + "\n")
+    log = decisions or settings.decisions_file
+    append_decision(log, decision)
     out.print(f"wrote {output}: area '{area_id}' from candidate {candidate} "
               f"({chosen.get('label')}); decision logged in {log}. Re-tag with "
               f"`themer retag --taxonomy {output}`.", highlight=False)
+
+
+def _decision(**fields: Any) -> Decision:
+    try:
+        return Decision(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "decision"
+        raise InputFileError(f"{where}: {first['msg']}.", code="THM176") from None
+
+
+@app.command()
+@handle_errors
+def decide(discovery: Path,
+           action: Annotated[str, typer.Argument(help="merge, rename or discard.")],
+           candidate: Annotated[str, typer.Argument(help="Candidate id.")],
+           into: Annotated[str | None, typer.Option("--into", help="merge: the candidate "
+                                                    "that absorbs this one.")] = None,
+           label: Annotated[str | None, typer.Option("--label", help="rename: new name.")
+                            ] = None,
+           decided_by: Annotated[str | None, typer.Option("--by", help="Who decided.")] = None,
+           decisions: DecisionsOpt = None) -> None:
+    """Record a decision on a candidate; every later `themer discover` applies it (ids are
+    stable across runs with --previous). Promote has its own command."""
+    if action not in ("merge", "rename", "discard"):
+        raise InputFileError(f"action '{action}': use merge, rename or discard (promote: "
+                             "`themer promote`).", code="THM177")
+    _discovery_candidate(discovery, candidate)
+    if into is not None:
+        _discovery_candidate(discovery, into)
+    decision = _decision(action=action, candidate=candidate, into=into, label=label,
+                         by=decided_by)
+    log = decisions or Settings().decisions_file
+    append_decision(log, decision)
+    out.print(f"recorded: {action} {candidate}"
+              + (f" into {into}" if into else "") + (f" as '{label}'" if label else "")
+              + f" in {log}; `themer discover ... --previous {discovery}` applies it.",
+              highlight=False)
 
 
 @app.command()

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     taxonomy: Path = Field(default=Path("taxonomy.yaml"))
+    decisions_file: Path = Field(
+        default=Path("discovery-decisions.jsonl"),
+        description="Where the CLI logs promote / merge / rename / discard decisions.")
     models_dir: Path = Field(default=Path("models"), description="Where trained heads live.")
     splitter: Literal["senter", "sentencizer"] = "senter"
     chunk_size: int = Field(

@@ -4,49 +4,48 @@ Pipeline (deterministic, order-independent):
 1. distinct statement texts, sorted by their hash (so shuffled input gives the same run);
 2. PCA of the (L2-normalised) embeddings to ``n_components`` (seeded), re-normalised;
 3. HDBSCAN (``hdbscan`` package, euclidean on unit vectors ~ cosine) with ``min_cluster_size``
-   chosen from the data size unless given;
+   chosen from the data size unless given. Above ``max_sample`` distinct statements, the first
+   ``max_sample`` in hash order (a fixed pseudo-random sample) are clustered and the rest placed
+   with ``hdbscan.approximate_predict`` (the model's own "transform", outliers included), so
+   memory and time stay bounded;
 4. outliers joined to the nearest cluster centroid (cosine in the full embedding space) when the
    similarity is at least ``reassign_threshold``: the report gives the outlier rate before
    and the unclustered rate after;
-5. per candidate: a label from class-based TF-IDF over the words (stop words and
-   product-generic words removed; de-duplicated across candidates), keywords, 3-5 quotes
-   closest to the centroid and not near-duplicates of each other, size, share of respondents,
-   NPS with its 95% interval, and the nearest taxonomy areas by prototype similarity.
+5. per candidate: a label from class-based TF-IDF over lemmas and noun chunks
+   (:mod:`themer.discover_labels`), keywords, 3-5 quotes closest to the centre (for cosine the
+   medoid and the centroid direction coincide) and not near-duplicates of each other, size, share
+   of respondents, NPS with its 95% interval, and the nearest taxonomy areas.
 
-Not yet here (issue 7 continues): stable ids across runs, promote/merge/rename, the API job,
-sampling beyond memory, the comparison with BERTopic.
+Ids are a hash of the member texts; :func:`track` carries ids over from an earlier run, and
+:mod:`themer.decisions` applies an analyst's promote / merge / rename / discard decisions.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import hdbscan
 import numpy as np
 import pandas as pd
-import yaml
 from numpy.typing import NDArray
 from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
+from themer.discover_labels import label_clusters
 from themer.embed import Encoder
-from themer.errors import StatsError, TaxonomyError
+from themer.errors import StatsError
 from themer.stats.nps import nps_ci
-from themer.taxonomy import TaxonomyInfo, parse_taxonomy
+from themer.taxonomy import TaxonomyInfo
 
-__all__ = ["Candidate", "Discovery", "area_prototypes", "discover", "min_cluster_size_for",
-           "promote", "track"]
+__all__ = ["Candidate", "Clustering", "Discovery", "area_prototypes", "cluster_vectors",
+           "discover", "min_cluster_size_for", "respondent_stats", "track"]
 
-GENERIC_WORDS = frozenset({
-    "app", "product", "tool", "software", "use", "using", "used", "really", "just", "like",
-    "would", "great", "good", "bad", "love", "please", "add", "need", "want", "thing", "things",
-    "also", "much", "lot", "get", "make", "way", "time", "team", "work", "works", "working",
-})
 MAX_QUOTES = 5
 MIN_QUOTES = 3
+LABEL_SAMPLE = 60  # statements per cluster read for its name (nearest the centre)
+Reducer = Callable[[NDArray[np.float32]], NDArray[np.float64]]
 
 
 def area_prototypes(taxonomy: TaxonomyInfo, encoder: Encoder) -> dict[str, NDArray[np.float32]]:
@@ -83,6 +82,7 @@ class Candidate:
     members: list[dict[str, str]] = field(default_factory=list)
     status: str = "new"  # new (an emerging theme) | tracked (matched to a previous run)
     previous_size: int | None = None
+    hint: str = ""  # "looks like a sub-theme of X" when an area is close
 
 
 @dataclass(frozen=True)
@@ -93,28 +93,115 @@ class Discovery:
     min_cluster_size: int
     n_components: int
     candidates: list[Candidate]
+    clustered_sample: int = 0  # distinct statements HDBSCAN saw (the rest were predicted)
+    n_distinct: int = 0
+    dismissed: list[dict[str, Any]] = field(default_factory=list)  # discarded / merged away
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
 
-        return {"n_statements": self.n_statements, "outlier_rate": self.outlier_rate,
-                "unclustered_rate": self.unclustered_rate,
+        return {"n_statements": self.n_statements, "n_distinct": self.n_distinct,
+                "outlier_rate": self.outlier_rate, "unclustered_rate": self.unclustered_rate,
                 "min_cluster_size": self.min_cluster_size, "n_components": self.n_components,
-                "candidates": [asdict(c) for c in self.candidates]}
+                "clustered_sample": self.clustered_sample,
+                "candidates": [asdict(c) for c in self.candidates],
+                "dismissed": self.dismissed}
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """Cluster labels of unit vectors, before (``raw``) and after outlier reassignment."""
+
+    raw: NDArray[np.int64]
+    labels: NDArray[np.int64]
+    clusters: list[int]
+    min_cluster_size: int
+    n_components: int
+    sample: int
+
+    @property
+    def outlier_rate(self) -> float:
+        return float(np.mean(self.raw == -1)) if len(self.raw) else 0.0
+
+    @property
+    def unclustered_rate(self) -> float:
+        return float(np.mean(self.labels == -1)) if len(self.labels) else 0.0
 
 
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _normalise(matrix: NDArray[Any]) -> NDArray[Any]:
+    out: NDArray[Any] = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return out
+
+
+def cluster_vectors(unit: NDArray[np.float32], *, min_cluster_size: int | None = None,
+                    min_samples: int | None = None, n_components: int = 20,
+                    reassign_threshold: float = 0.5, max_sample: int = 50_000, seed: int = 0,
+                    reducer: Reducer | None = None) -> Clustering:
+    """HDBSCAN on reduced unit vectors, then outliers joined to the nearest centroid.
+
+    ``unit`` must already be in a canonical order (the caller sorts by text hash) for the result
+    to be order-independent. ``reducer`` replaces PCA (the benchmark plugs UMAP in here).
+    """
+    n = len(unit)
+    size = min_cluster_size or min_cluster_size_for(n)
+    sample = min(n, max_sample)
+    components = int(min(n_components, unit.shape[1], sample - 1))
+    if reducer is not None:
+        reduced = _normalise(np.asarray(reducer(unit), dtype=np.float64))
+        components = reduced.shape[1]
+    else:
+        pca = PCA(n_components=components, random_state=seed).fit(unit[:sample])
+        reduced = pca.transform(unit).astype(np.float64)
+    model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=min_samples or max(1, size // 2),
+                            metric="euclidean", core_dist_n_jobs=1,
+                            prediction_data=sample < n)
+    raw = np.full(n, -1, dtype=np.int64)
+    raw[:sample] = model.fit_predict(reduced[:sample])
+    for start in range(sample, n, 50_000):  # the rest, in bounded blocks
+        block = reduced[start:start + 50_000]
+        raw[start:start + len(block)] = hdbscan.approximate_predict(model, block)[0]
+    clusters = sorted(int(c) for c in set(raw.tolist()) - {-1})
+    labels = raw.copy()
+    if clusters:
+        centroids = _normalise(np.stack([unit[raw == c].mean(axis=0) for c in clusters]))
+        for start in range(0, n, 50_000):
+            part = slice(start, start + 50_000)
+            similarity = unit[part] @ centroids.T
+            joined = (raw[part] == -1) & (similarity.max(axis=1) >= reassign_threshold)
+            labels[part][joined] = np.asarray(clusters)[similarity.argmax(axis=1)[joined]]
+    return Clustering(raw, labels, clusters, size, components, sample)
+
+
+def respondent_stats(response_ids: list[str], category: dict[str, str], total: int
+                     ) -> dict[str, Any]:
+    """Respondents, share, category mix and NPS with its interval for one candidate."""
+    who = sorted(set(response_ids))
+    mix = {g: sum(category.get(r) == g for r in who) for g in ("promoter", "passive", "detractor")}
+    known = sum(mix.values())
+    low = high = nps = None
+    if known:
+        low, high = nps_ci(mix["promoter"], mix["passive"], mix["detractor"])
+        nps = 100.0 * (mix["promoter"] - mix["detractor"]) / known
+    return {"respondents": len(who), "share": len(who) / max(total, 1), "category_mix": mix,
+            "nps": nps, "ci_low": low, "ci_high": high}
+
+
 def discover(statements: pd.DataFrame, vectors: NDArray[np.float32], responses: pd.DataFrame,
              *, area_prototypes: dict[str, NDArray[np.float32]] | None = None,
-             min_cluster_size: int | None = None, n_components: int = 20,
-             reassign_threshold: float = 0.5, seed: int = 0) -> Discovery:
+             min_cluster_size: int | None = None, min_samples: int | None = None,
+             n_components: int = 20, reassign_threshold: float = 0.5, seed: int = 0,
+             max_sample: int = 50_000, nlp: Any | None = None,
+             reducer: Reducer | None = None) -> Discovery:
     """Candidates from ``statements`` (response_id, statement_id, statement) and their vectors.
 
     ``responses``: response_id + category of the whole survey group (for shares and NPS).
     ``area_prototypes``: area id -> unit vector (the taxonomy's), for "looks like" hints.
+    ``nlp``: a spaCy pipeline for lemma / noun-chunk labels (:func:`load_label_nlp`); without
+    one, labels come from plain words.
     """
     if len(statements) != len(vectors):
         raise StatsError("one vector per statement", code="THM421")
@@ -123,101 +210,51 @@ def discover(statements: pd.DataFrame, vectors: NDArray[np.float32], responses: 
     if len(distinct) < 2:
         raise StatsError("discovery needs at least two distinct statements", code="THM422")
     first_row = {t: i for i, t in reversed(list(enumerate(texts)))}
-    unit = vectors[[first_row[t] for t in distinct]].astype(np.float64)
-    unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
-    size = min_cluster_size or min_cluster_size_for(len(distinct))
-    components = int(min(n_components, unit.shape[1], len(distinct) - 1))
-    reduced = PCA(n_components=components, random_state=seed).fit_transform(unit)
-    reduced /= np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)
-    labels = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=max(1, size // 2),
-                             metric="euclidean", core_dist_n_jobs=1).fit_predict(reduced)
-    outlier_rate = float(np.mean(labels == -1))
-    clusters = sorted(set(labels) - {-1})
-    if clusters:
-        centroids = np.stack([unit[labels == c].mean(axis=0) for c in clusters])
-        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-        similarity = unit @ centroids.T
-        nearest = similarity.argmax(axis=1)
-        joined = (labels == -1) & (similarity.max(axis=1) >= reassign_threshold)
-        labels = labels.copy()
-        labels[joined] = np.asarray(clusters)[nearest[joined]]
-    unclustered_rate = float(np.mean(labels == -1))
-    cluster_of = dict(zip(distinct, labels, strict=True))
+    unit = _normalise(np.asarray(vectors[[first_row[t] for t in distinct]], dtype=np.float32))
+    found = cluster_vectors(unit, min_cluster_size=min_cluster_size, min_samples=min_samples,
+                            n_components=n_components, reassign_threshold=reassign_threshold,
+                            max_sample=max_sample, seed=seed, reducer=reducer)
+    labels, clusters = found.labels, found.clusters
+    cluster_of = dict(zip(distinct, labels.tolist(), strict=True))
     statement_cluster = np.array([cluster_of[t] for t in texts])
-    names = _labels(distinct, labels, clusters)
-    total_respondents = len(responses)
+    distinct_array = np.asarray(distinct, dtype=object)
+    centres, nearest_texts = {}, []
+    for c in clusters:
+        members = unit[labels == c]
+        centre = members.mean(axis=0)
+        centres[c] = centre / max(float(np.linalg.norm(centre)), 1e-12)
+        closest = np.lexsort((distinct_array[labels == c].astype(str), -(members @ centres[c])))
+        nearest_texts.append([str(t) for t in distinct_array[labels == c][closest[:LABEL_SAMPLE]]])
+    names = label_clusters(nearest_texts, nlp)
     category = dict(zip(responses["response_id"].astype(str),
                         responses["category"].astype(str), strict=True))
     candidates = []
-    for c in clusters:
+    for (c, (label, keywords)) in zip(clusters, names, strict=True):
         rows = statements[statement_cluster == c]
-        members_unit = unit[labels == c]
-        centre = members_unit.mean(axis=0)
-        centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        who = sorted(set(rows["response_id"].astype(str)))
-        mix = {g: sum(category.get(r) == g for r in who)
-               for g in ("promoter", "passive", "detractor")}
-        known = sum(mix.values())
-        low: float | None = None
-        high: float | None = None
-        nps: float | None = None
-        if known:
-            low, high = nps_ci(mix["promoter"], mix["passive"], mix["detractor"])
-            nps = 100.0 * (mix["promoter"] - mix["detractor"]) / known
+        near = _nearest(centres[c], area_prototypes or {})
         candidates.append(Candidate(
-            id="cand-" + _hash("\n".join(sorted(_hash(t) for t in
-                                                np.asarray(distinct)[labels == c])))[:10],
-            label=names[c][0], keywords=names[c][1], size=len(rows), respondents=len(who),
-            share=len(who) / max(total_respondents, 1), nps=nps, ci_low=low, ci_high=high,
-            category_mix=mix,
-            quotes=_quotes(np.asarray(distinct, dtype=object)[labels == c], members_unit,
-                           centre),
-            nearest_areas=_nearest(centre, area_prototypes or {}),
+            id=_candidate_id(distinct_array[labels == c]),
+            label=label, keywords=keywords, size=len(rows),
+            **respondent_stats(rows["response_id"].astype(str).tolist(), category,
+                               len(responses)),
+            quotes=_quotes(distinct_array[labels == c], unit[labels == c], centres[c]),
+            nearest_areas=near, hint=_hint(near),
             members=[{"response_id": str(r.response_id), "statement_id": str(r.statement_id)}
                      for r in rows.itertuples()]))
     candidates.sort(key=lambda x: (-x.size, x.id))
-    return Discovery(len(statements), outlier_rate, unclustered_rate, size, components,
-                     candidates)
+    return Discovery(len(statements), found.outlier_rate, found.unclustered_rate,
+                     found.min_cluster_size, found.n_components, candidates,
+                     clustered_sample=found.sample, n_distinct=len(distinct))
 
 
-def _labels(texts: list[str], labels: NDArray[np.int64], clusters: list[int]
-            ) -> dict[int, tuple[str, list[str]]]:
-    """Class-based TF-IDF: top words of each cluster's text against all clusters'."""
-    if not clusters:
-        return {}
-    documents = [" ".join(np.asarray(texts, dtype=object)[labels == c]) for c in clusters]
-    vectorizer = CountVectorizer(stop_words=list(ENGLISH_STOP_WORDS | GENERIC_WORDS),
-                                 ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
-    try:
-        counts = vectorizer.fit_transform(documents).toarray().astype(float)
-    except ValueError:  # nothing but stop words
-        return {c: (f"cluster {i + 1}", []) for i, c in enumerate(clusters)}
-    terms = vectorizer.get_feature_names_out()
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    average_words = counts.sum() / len(clusters)
-    idf = np.log(1 + average_words / np.maximum(counts.sum(axis=0), 1))
-    score = tf * idf
-    used: set[str] = set()
-    out = {}
-    for i, c in enumerate(clusters):
-        order = np.lexsort((terms, -score[i]))  # ties broken alphabetically: deterministic
-        keywords = [str(terms[j]) for j in order[:12] if score[i, j] > 0
-                    and len(set(str(terms[j]).split())) == len(str(terms[j]).split())][:8]
-        picked: list[str] = []
-        for keyword in keywords:  # two keywords that share no word, not used by another label
-            words = set(keyword.split())
-            if keyword not in used and not any(words & set(p.split()) for p in picked):
-                picked.append(keyword)
-            if len(picked) == 2:
-                break
-        picked = picked or keywords[:2]
-        label = " / ".join(picked) if picked else f"cluster {i + 1}"
-        if label in used:
-            label = f"{label} ({i + 1})"
-        used.update(picked)
-        used.add(label)
-        out[c] = (label, keywords)
-    return out
+def _candidate_id(member_texts: NDArray[Any]) -> str:
+    return "cand-" + _hash("\n".join(sorted(_hash(str(t)) for t in member_texts)))[:10]
+
+
+def _hint(nearest: list[dict[str, Any]], at: float = 0.5) -> str:
+    if nearest and nearest[0]["similarity"] >= at:
+        return f"looks like a sub-theme of {nearest[0]['area']} ({nearest[0]['similarity']:.2f})"
+    return ""
 
 
 def _quotes(texts: NDArray[Any], unit: NDArray[np.float64], centre: NDArray[np.float64]
@@ -275,31 +312,3 @@ def track(current: Discovery, previous: dict[str, Any], *, min_overlap: float = 
     candidates = [replace(c, id=matched[i], status="tracked", previous_size=old_size[matched[i]])
                   if i in matched else c for i, c in enumerate(current.candidates)]
     return replace(current, candidates=candidates)
-
-
-def promote(taxonomy_text: str, candidate: dict[str, Any], area_id: str, *,
-            name: str | None = None, owner: str | None = None, source: str = "taxonomy"
-            ) -> str:
-    """The taxonomy YAML with the candidate added as a new area and the version bumped.
-
-    The new area's description comes from the candidate's label and keywords, its examples
-    from its quotes. The text is edited in place (comments and layout kept) and the result is
-    validated like any taxonomy, so a clash (an id already used) is an error naming the key.
-    """
-    if "\ntypes:" not in taxonomy_text or not re.search(r"^version:\s*\d+", taxonomy_text,
-                                                          flags=re.MULTILINE):
-        raise TaxonomyError(f"{source}: expected top-level 'version:' and 'types:' keys to "
-                            "edit; add the area by hand.", code="THM206")
-    keywords = ", ".join(candidate.get("keywords", [])[:6])
-    entry = {"id": area_id, "name": name or str(candidate.get("label", area_id)).title(),
-             "description": f"Discovered theme '{candidate.get('label', '')}': {keywords}."[:2000],
-             "owner": owner, "parent": None,
-             "examples": [str(q) for q in candidate.get("quotes", [])][:10]}
-    block = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=100)
-    indented = "".join(f"  {line}" if line.strip() else line
-                       for line in block.splitlines(keepends=True))
-    edited = taxonomy_text.replace("\ntypes:", "\n" + indented + "types:", 1)
-    edited = re.sub(r"^version:\s*(\d+)", lambda m: f"version: {int(m.group(1)) + 1}", edited,
-                    count=1, flags=re.MULTILINE)
-    parse_taxonomy(edited, f"{source} + promoted '{area_id}'")
-    return edited
