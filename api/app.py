@@ -32,7 +32,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_fastapi_instrumentator import Instrumentator
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
 
 from api.errors import ApiError, install
 from api.limits import BodyLimit, RateLimiter
@@ -40,6 +40,8 @@ from themer import __version__
 from themer.analyze import survey_groups, theme_mentions, theme_table
 from themer.cache import EmbeddingCache
 from themer.config import Settings
+from themer.decisions import Decision
+from themer.decisions import promote as promote_candidate
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import ThemerError
 from themer.io import load_mapping, load_responses
@@ -49,6 +51,13 @@ from themer.priorities import priorities as rank_priorities
 from themer.segment import StatementSplitter
 from themer.segments import segment_table
 from themer.store.db import ping
+from themer.store.discovery import (
+    DISCOVER,
+    create_discover_job,
+    discovery_run,
+    record_decision,
+    stored_decisions,
+)
 from themer.store.jobs import (
     cancel_job,
     create_retag_job,
@@ -525,6 +534,81 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"taxonomy_version": version.version, "hash": version.content_hash,
                 "job": _job(job)}
 
+    @app.post("/v1/discover", tags=["discovery"], status_code=202)
+    def start_discovery(body: DiscoverRequest, request: Request, response: Response,
+                        _: Annotated[ApiKey, Depends(require("write"))]) -> dict[str, Any]:
+        """Queue a discovery run over the stored statements the active taxonomy left
+        unassigned (``all``: every statement): candidates with labels, quotes, NPS and the
+        nearest areas. Poll ``GET /v1/discover/{id}``. Ids carry over from the previous run."""
+        engine = _engine(request)
+        filters = _filters(None, None, None, body.segment)  # 422 on a bad NAME=VALUE
+        if body.previous_run and discovery_run(engine.store, body.previous_run) is None:
+            raise ApiError(404, "THM631", f"no discovery run {body.previous_run}")
+        params = body.model_dump(mode="json", exclude={"segment"})
+        params["segments"] = [list(pair) for pair in filters.segments]
+        job = create_discover_job(engine.store, engine.active().id, params)
+        response.headers["Location"] = f"/v1/discover/{job.id}"
+        return {"id": job.id, "job": _job(job)}
+
+    @app.get("/v1/discover/decisions", tags=["discovery"])
+    def discovery_decisions(request: Request, _: Annotated[ApiKey, Depends(require("read"))]
+                            ) -> dict[str, Any]:
+        """Every decision recorded on candidates, oldest first (later runs apply them)."""
+        decisions = stored_decisions(_engine(request).store)
+        return {"decisions": [d.model_dump(exclude_none=True) for d in decisions]}
+
+    @app.get("/v1/discover/{run_id}", tags=["discovery"])
+    def discovery_result(run_id: str, request: Request,
+                         _: Annotated[ApiKey, Depends(require("read"))]) -> dict[str, Any]:
+        """A run's state; when done, its candidates (``members`` list statement ids and the
+        sources' response ids), outlier rate before joining and unclustered rate after."""
+        engine = _engine(request)
+        run = discovery_run(engine.store, run_id)
+        if run is not None:
+            return {"id": run.id, "state": "done", "created_at": run.created_at.isoformat(),
+                    "taxonomy_version_id": run.taxonomy_version_id, "params": run.params,
+                    **run.result}
+        job = get_job(engine.store, run_id)
+        if job is None or job.kind != DISCOVER:
+            raise ApiError(404, "THM631", f"no discovery run {run_id}")
+        return {"id": job.id, "state": job.state, "job": _job(job)}
+
+    @app.post("/v1/discover/{run_id}/decisions", tags=["discovery"], status_code=201)
+    def decide(run_id: str, body: DecisionRequest, request: Request, response: Response,
+               key: Annotated[ApiKey, Depends(require("admin"))]) -> dict[str, Any]:
+        """Record a decision on a candidate of a finished run. ``promote`` also stores the next
+        taxonomy version with the candidate as a new area (its quotes as examples) and starts
+        the re-tag that makes it active (``Location``: the job)."""
+        engine = _engine(request)
+        run = discovery_run(engine.store, run_id)
+        if run is None:
+            raise ApiError(404, "THM631", f"no finished discovery run {run_id}")
+        ids = {str(c["id"]): c for c in run.result.get("candidates", [])}
+        for needed in (body.candidate, body.into):
+            if needed is not None and needed not in ids:
+                raise ApiError(422, "THM632", f"run {run_id} has no candidate '{needed}' "
+                               f"(ids: {sorted(ids)[:20]})")
+        try:
+            decision = Decision(**body.model_dump(exclude={"name", "owner", "by"}),
+                                by=body.by or key.name)
+        except ValidationError as exc:
+            raise ApiError(422, "THM633", str(exc.errors()[0]["msg"])) from None
+        answer: dict[str, Any] = {"decision": decision.model_dump(exclude_none=True)}
+        version_id = None
+        if decision.action == "promote":
+            previous = engine.active()
+            text = promote_candidate(previous.yaml, ids[body.candidate], str(body.area),
+                                     name=body.name, owner=body.owner,
+                                     source=f"taxonomy version {previous.version}")
+            version = engine.store.add_taxonomy(parse_taxonomy(text, "promoted taxonomy"), text,
+                                                author=decision.by, activate=False)
+            job = create_retag_job(engine.store, version.id, previous.id)
+            version_id = version.id
+            response.headers["Location"] = f"/v1/jobs/{job.id}"
+            answer.update(taxonomy_version=version.version, job=_job(job))
+        record_decision(engine.store, run_id, decision, version_id)
+        return answer
+
     @app.post("/v1/webhooks", tags=["webhooks"], status_code=201)
     def create_webhook(body: WebhookRequest, request: Request,
                        _: Annotated[ApiKey, Depends(require("admin"))]) -> dict[str, Any]:
@@ -583,6 +667,36 @@ class WebhookRequest(BaseModel):
     theme: str | None = Field(default=None, max_length=200, examples=["performance"])
     owner: str | None = Field(default=None, max_length=200, examples=["platform"])
     category: Category | None = Field(default=None, examples=["detractor"])
+
+
+class DiscoverRequest(BaseModel):
+    survey_type: str | None = Field(default=None, max_length=100)
+    date_from: date | None = None
+    date_to: date | None = None
+    segment: list[str] = Field(default_factory=list, max_length=20,
+                               description="NAME=VALUE filters", examples=[["plan=enterprise"]])
+    categories: list[Category] = Field(default_factory=list, max_length=3,
+                                       description="Only these NPS groups (default: all).")
+    all: bool = Field(default=False, description="Every statement, not only unassigned ones.")
+    min_cluster_size: int | None = Field(default=None, ge=2, le=100_000)
+    reassign: float = Field(default=0.4, ge=-1.0, le=1.0,
+                            description="Cosine to a centroid a statement needs to be in it.")
+    previous_run: str | None = Field(default=None, max_length=36,
+                                     description="Track ids against this run (default: the "
+                                     "latest one).")
+
+
+class DecisionRequest(BaseModel):
+    action: Literal["promote", "merge", "rename", "discard"]
+    candidate: str = Field(min_length=1, max_length=64)
+    into: str | None = Field(default=None, max_length=64, description="merge: the survivor.")
+    label: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="rename: the new name.")
+    area: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,63}$",
+                             description="promote: the new area's id.")
+    name: str | None = Field(default=None, max_length=200, description="promote: area name.")
+    owner: str | None = Field(default=None, max_length=200, description="promote: team.")
+    by: str | None = Field(default=None, max_length=200)
 
 
 class TaxonomyRequest(BaseModel):

@@ -279,3 +279,60 @@ def test_webhook_subscriptions(client: tuple[TestClient, dict[str, str]]) -> Non
     log = test_client.get(f"/v1/webhooks/{created.json()['id']}/deliveries",
                           headers=admin).json()
     assert {d["response_id"] for d in log["deliveries"]} == {"a1", "a2"}
+
+
+def test_discovery_job_decisions_and_promote(client: tuple[TestClient, dict[str, str]]) -> None:
+    test_client, keys = client
+    admin, read = _auth(keys["admin"]), _auth(keys["read"])
+    topics = ["We need an offline mode for flights (trip {i}).",
+              "The mascot on the login page is ugly (try {i}).",
+              "Invoices show the wrong currency symbol (case {i})."]
+    responses = [{"id": f"d{i}", "score": i % 11, "survey_type": "relationship",
+                  "comments": {"reason": topics[i % 3].format(i=i)}} for i in range(45)]
+    stored = test_client.post("/v1/responses", headers=admin, json={"responses": responses})
+    assert stored.status_code == 202, stored.text
+    _wait_for_job(test_client, stored.headers["Location"], admin)
+    refused = test_client.post("/v1/discover", headers=read, json={"all": True})
+    assert refused.status_code == 403  # starting a run needs write
+    bad = test_client.post("/v1/discover", headers=admin, json={"min_cluster_size": 1})
+    assert bad.status_code == 422
+    started = test_client.post("/v1/discover", headers=admin,
+                               json={"all": True, "min_cluster_size": 5})
+    assert started.status_code == 202, started.text
+    run = _wait_for_job(test_client, started.headers["Location"], read)
+    assert {"outlier_rate", "unclustered_rate", "candidates"} <= set(run)
+    assert len(run["candidates"]) >= 2
+    first, second = run["candidates"][:2]
+    assert {m["response_id"] for m in first["members"]} <= {f"d{i}" for i in range(45)}
+
+    decide = f"/v1/discover/{run['id']}/decisions"
+    assert test_client.post(decide, headers=admin, json={
+        "action": "rename", "candidate": first["id"]}).status_code == 422  # needs a label
+    assert test_client.post(decide, headers=admin, json={
+        "action": "discard", "candidate": "cand-nope"}).status_code == 422
+    assert test_client.post(decide, headers=read, json={
+        "action": "discard", "candidate": first["id"]}).status_code == 403
+    renamed = test_client.post(decide, headers=admin, json={
+        "action": "rename", "candidate": first["id"], "label": "Named by an analyst"})
+    assert renamed.status_code == 201, renamed.text
+    promoted = test_client.post(decide, headers=admin, json={
+        "action": "promote", "candidate": second["id"], "area": "discovered_theme",
+        "owner": "growth"})
+    assert promoted.status_code == 201, promoted.text
+    assert promoted.json()["taxonomy_version"] == 2
+    _wait_for_job(test_client, promoted.headers["Location"], admin)  # re-tag, then active
+    versions = test_client.get("/v1/taxonomy", headers=read).json()["versions"]
+    assert [v["active"] for v in versions] == [False, True]
+    comments = test_client.get("/v1/themes/discovered_theme/comments", headers=read).json()
+    assert comments["total"] > 0  # the promoted area now tags stored statements
+
+    again = test_client.post("/v1/discover", headers=admin,
+                             json={"all": True, "min_cluster_size": 5})
+    rerun = _wait_for_job(test_client, again.headers["Location"], read)
+    assert rerun["previous_run"] == run["id"]
+    by_id = {c["id"]: c for c in rerun["candidates"]}
+    assert by_id[first["id"]]["label"] == "Named by an analyst"  # same id, decision applied
+    assert by_id[second["id"]]["status"] == "promoted"
+    listed = test_client.get("/v1/discover/decisions", headers=read).json()["decisions"]
+    assert [d["action"] for d in listed] == ["rename", "promote"]
+    assert test_client.get("/v1/discover/nope", headers=read).status_code == 404

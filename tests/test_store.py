@@ -30,6 +30,18 @@ def test_migrations_are_idempotent(store_url: str) -> None:
     assert _rows(store) == 0
 
 
+def test_migrations_build_exactly_the_models(store_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from themer.store.models import Base
+
+    store = Store.open(store_url)
+    with store.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []  # a model change without its migration fails here
+
+
 def test_ingest_is_idempotent_on_source_and_id(store_url: str) -> None:
     store = Store.open(store_url)
     first = store.ingest([ResponseIn(id="r1", score=9, comments={"reason": "great"}),

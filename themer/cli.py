@@ -778,15 +778,19 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
                  "--until", help="YYYY-MM-DD: responses on or before.")] = None,
              min_cluster_size: Annotated[int | None, typer.Option(
                  "--min-cluster-size", min=2, max=100_000,
-                 help="Default: 0.5% of the distinct statements, 5..100.")] = None,
+                 help="Default: 0.4% of the distinct statements, 5..100.")] = None,
              min_samples: Annotated[int | None, typer.Option(
                  "--min-samples", min=1, max=100_000,
                  help="HDBSCAN min_samples (default: half the min cluster size).")] = None,
              components: Annotated[int, typer.Option(
                  "--components", min=2, max=384, help="PCA dimensions before HDBSCAN.")] = 20,
              reassign: Annotated[float, typer.Option(
-                 "--reassign", help="Join an outlier to the nearest cluster at this cosine.")
-             ] = 0.5,
+                 "--reassign", help="Cosine to a cluster's centroid a statement needs to be in it: "
+                 "outliers above it are joined, members below it dropped.")
+             ] = 0.4,
+             neighbours: Annotated[int, typer.Option(
+                 "--neighbours", min=0, max=200,
+                 help="Smooth each statement towards its k nearest (0: off).")] = 10,
              max_sample: Annotated[int, typer.Option(
                  "--max-sample", min=100, max=1_000_000,
                  help="Cluster at most this many distinct statements; place the rest with "
@@ -819,7 +823,8 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     found = find_themes(statements.reset_index(drop=True), vectors, responses,
                         area_prototypes=area_prototypes(tax, tagger.encoder),
                         min_cluster_size=min_cluster_size, min_samples=min_samples,
-                        n_components=components, reassign_threshold=reassign,
+                        n_components=components, neighbours=neighbours,
+                        reassign_threshold=reassign,
                         max_sample=max_sample, nlp=load_label_nlp())
     if previous is not None:
         found = track(found, _read_json(previous))

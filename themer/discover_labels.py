@@ -6,9 +6,9 @@ nouns, verbs, adjectives) and lemmatised noun chunks of two or three words ("dar
 "calendar sync"); stop words and product-generic words ("app", "please", "work") are dropped.
 Without a spaCy pipeline the terms are plain lower-cased words and word pairs (tests, fallbacks).
 
-Only the ``per_cluster`` members nearest each centre are read: the tagger and parser run at about
-600 statements/s on two cores, and the statements at the centre are the ones that say what the
-cluster is about.
+Only the members nearest each centre are read (the caller picks them: see
+``themer.discover.LABEL_BUDGET``): the tagger and parser run at about 600 statements/s on two
+cores, and the statements at the centre are the ones that say what the cluster is about.
 """
 
 from __future__ import annotations

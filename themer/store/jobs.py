@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
+from themer.store.discovery import DISCOVER, run_discover_job
 from themer.store.models import Job, ResponseRow, StatementRow, TagRow, TaxonomyVersion
 from themer.store.repository import Store
 from themer.store.webhooks import deliver_due, enqueue_deliveries
@@ -117,7 +118,9 @@ def _labels_before(store: Store, version_id: int | None, response_ids: list[int]
 
 def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
             chunk_size: int = 500, stop: threading.Event | None = None) -> str:
-    """Run a claimed re-tag job from its cursor to the end; returns its final state."""
+    """Run a claimed job (re-tag and tag from its cursor) to the end; returns its final state."""
+    if job.kind == DISCOVER:
+        return run_discover_job(store, job, tagger_for, worker=worker)
     params = job.params
     with store.sessions() as session:
         version = session.get(TaxonomyVersion, int(params["taxonomy_version_id"]))

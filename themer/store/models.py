@@ -27,7 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["ApiKey", "Base", "IdempotencyRecord", "Job", "ResponseRow", "StatementRow", "TagRow",
+__all__ = ["ApiKey", "Base", "DiscoveryDecision", "DiscoveryRun", "IdempotencyRecord", "Job",
+           "ResponseRow", "StatementRow", "TagRow",
            "TaxonomyVersion", "WebhookDelivery", "WebhookSubscription"]
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
@@ -202,4 +203,33 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DiscoveryRun(Base):
+    """The result of a discovery job (``id`` = the job's id): candidates, members, rates."""
+
+    __tablename__ = "discovery_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    taxonomy_version_id: Mapped[int] = mapped_column(ForeignKey("taxonomy_versions.id"))
+    params: Mapped[dict[str, Any]] = mapped_column()
+    result: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DiscoveryDecision(Base):
+    """An analyst's promote / merge / rename / discard of a candidate (applied to later runs)."""
+
+    __tablename__ = "discovery_decisions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(10))
+    candidate: Mapped[str] = mapped_column(String(64), index=True)
+    into: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(200))
+    area: Mapped[str | None] = mapped_column(String(64))
+    by: Mapped[str | None] = mapped_column(String(200))
+    taxonomy_version_id: Mapped[int | None] = mapped_column(ForeignKey("taxonomy_versions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
