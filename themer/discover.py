@@ -199,11 +199,17 @@ def cluster_vectors(unit: NDArray[np.float32], *, min_cluster_size: int | None =
         wide = int(min(50, unit.shape[1], sample - 1))
         points = PCA(n_components=wide, random_state=seed).fit(unit[:sample]).transform(unit)
         if neighbours > 1:
-            points = smooth_neighbours(points.astype(np.float32), sample, neighbours)
+            # neighbours among at most 25k points: the search is n x reference wide
+            # (100k statements: 28 s against 50k, ~14 s against 25k)
+            points = smooth_neighbours(points.astype(np.float32), min(sample, 25_000),
+                                       neighbours)
         components = int(min(n_components, wide))
         pca = PCA(n_components=components, random_state=seed).fit(points[:sample])
         reduced = _normalise(pca.transform(points).astype(np.float64))
-    model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=min_samples or max(1, size // 2),
+    # min_samples: half the cluster size, at most 10. HDBSCAN's core distances cost grows with
+    # it (50k statements: 29 s at 10, 97 s at 25) and NMI on the public sets did not move.
+    model = hdbscan.HDBSCAN(min_cluster_size=size,
+                            min_samples=min_samples or int(min(10, max(1, size // 2))),
                             metric="euclidean", core_dist_n_jobs=1,
                             prediction_data=sample < n)
     raw = np.full(n, -1, dtype=np.int64)
