@@ -679,7 +679,7 @@ class DiscoverRequest(BaseModel):
                                        description="Only these NPS groups (default: all).")
     all: bool = Field(default=False, description="Every statement, not only unassigned ones.")
     min_cluster_size: int | None = Field(default=None, ge=2, le=100_000)
-    reassign: float = Field(default=0.4, ge=-1.0, le=1.0,
+    reassign: float = Field(default=0.35, ge=-1.0, le=1.0,
                             description="Cosine to a centroid a statement needs to be in it.")
     previous_run: str | None = Field(default=None, max_length=36,
                                      description="Track ids against this run (default: the "

