@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from themer.cli import app
 from themer.store.jobs import cancel_job, create_retag_job, get_job
-from themer.store.repository import Store
+from themer.store.repository import Filters, Store
 from themer.taxonomy import parse_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,3 +70,31 @@ def test_cancel_a_queued_job(store_url: str) -> None:
     assert cancelled.finished_at is not None
     assert cancel_job(store, job.id).state == "cancelled"  # type: ignore[union-attr]
     assert get_job(store, "missing") is None
+
+
+def test_promote_with_retag_makes_the_new_area_active(env: str, tmp_path: Path) -> None:
+    import json
+
+    export = tmp_path / "export.csv"
+    export.write_text("response_id,score,comment\nr1,3,We need to work offline on planes.\n"
+                      "r2,9,Love the invoices.\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(export), "--source", "csv"]).exit_code == 0
+    discovery = tmp_path / "discover.json"
+    discovery.write_text(json.dumps({"candidates": [{
+        "id": "cand-x", "label": "offline / planes", "keywords": ["offline", "planes"],
+        "quotes": ["We need to work offline on planes.", "Offline mode for flights, please.",
+                   "Nothing works without wifi on a plane."]}]}), encoding="utf-8")
+    output = tmp_path / "taxonomy-v2.yaml"
+    result = runner.invoke(app, ["promote", str(discovery), "cand-x", "--id", "offline_mode",
+                                 "--decisions", str(tmp_path / "d.jsonl"), "-o", str(output),
+                                 "--retag"])
+    assert result.exit_code == 0, result.output
+    assert "re-tagged 2 responses" in result.output
+    store = Store.open(env)
+    active = store.active_taxonomy()
+    assert active is not None
+    assert "offline_mode" in active.yaml
+    responses, tags = store.analysis_frames(Filters(), active.id)
+    offline = tags[(tags["kind"] == "area") & (tags["label"] == "offline_mode")]
+    assert set(offline["response_id"]) == set(responses.loc[responses.index[:1], "response_id"])

@@ -915,9 +915,12 @@ def promote(discovery: Path, candidate: Annotated[str, typer.Argument(help="Cand
             name: Annotated[str | None, typer.Option("--name")] = None,
             owner: Annotated[str | None, typer.Option("--owner", help="Owning team.")] = None,
             decided_by: Annotated[str | None, typer.Option("--by", help="Who decided.")] = None,
-            decisions: DecisionsOpt = None, taxonomy: TaxonomyOpt = None) -> None:
+            decisions: DecisionsOpt = None, taxonomy: TaxonomyOpt = None,
+            retag_now: Annotated[bool, typer.Option(
+                "--retag", help="Then re-tag the stored history with it (`themer retag`).")
+            ] = False) -> None:
     """Promote a discovered candidate to a new area: writes the next taxonomy version (its
-    quotes become examples) and records the decision; then `themer retag --taxonomy` it."""
+    quotes become examples) and records the decision; `--retag` re-tags the store with it."""
     settings = Settings()
     source = taxonomy or settings.taxonomy
     chosen = _discovery_candidate(discovery, candidate)
@@ -930,8 +933,11 @@ def promote(discovery: Path, candidate: Annotated[str, typer.Argument(help="Cand
     log = decisions or settings.decisions_file
     append_decision(log, decision)
     out.print(f"wrote {output}: area '{area_id}' from candidate {candidate} "
-              f"({chosen.get('label')}); decision logged in {log}. Re-tag with "
-              f"`themer retag --taxonomy {output}`.", highlight=False)
+              f"({chosen.get('label')}); decision logged in {log}."
+              + ("" if retag_now else f" Re-tag with `themer retag --taxonomy {output}`."),
+              highlight=False)
+    if retag_now:
+        retag(taxonomy=output, wait=True)
 
 
 def _decision(**fields: Any) -> Decision:
