@@ -43,7 +43,7 @@ from themer.payloads import adoption_payload, priorities_payload, records, trend
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
 from themer.priorities import priorities as rank_priorities
-from themer.report import render_eval_report, render_report, write_report
+from themer.report import quotes_by_theme, render_eval_report, render_report, write_report
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
 from themer.store.jobs import create_retag_job, create_tag_job, get_job, run_worker
@@ -53,6 +53,7 @@ from themer.store.repository import Store, responses_from_frame
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
+from themer.trends import nps_by_period
 from themer.validation import fix_check, launch_check
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
@@ -198,11 +199,12 @@ def _tag_all(tagger: Tagger, responses: pd.DataFrame, chunk_size: int,
 TAG_KEEP = ["response_id", "statement_id", "question", "kind", "label"]
 
 
-def _tag_frame(tagger: Tagger, responses: pd.DataFrame, chunk_size: int) -> pd.DataFrame:
-    """Tag rows (TAG_KEEP columns) for every response, in memory."""
+def _tag_frame(tagger: Tagger, responses: pd.DataFrame, chunk_size: int,
+               columns: list[str] = TAG_KEEP) -> pd.DataFrame:
+    """Tag rows (TAG_KEEP columns, or ``columns``) for every response, in memory."""
     parts: list[pd.DataFrame] = []
-    _tag_all(tagger, responses, chunk_size, lambda t: parts.append(t[TAG_KEEP]))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_KEEP)
+    _tag_all(tagger, responses, chunk_size, lambda t: parts.append(t[columns]))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 def _read_tags(path: Path, responses: pd.DataFrame) -> pd.DataFrame:
@@ -355,6 +357,9 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
            survey_type: SurveyTypeOpt = None, pool: PoolOpt = False,
            json_out: JsonOpt = None,
            report: Annotated[Path | None, typer.Option("--report", help="Write HTML.")] = None,
+           discovery: Annotated[Path | None, typer.Option(
+               "--discovery", help="A `themer discover --json` file: its candidates go in "
+               "the report.")] = None,
            min_n: MinNOpt = None,
            limit: Annotated[int, typer.Option("--limit", help="Rows printed.")] = 40,
            encoding: EncodingOpt = "utf-8-sig") -> None:
@@ -367,7 +372,9 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     group = _survey_group(responses, input, pool)
     tax = _taxonomy(settings, taxonomy)
     tagger = _tagger(settings, tax, head)
-    tags = _tag_frame(tagger, responses, settings.chunk_size)
+    # the report quotes statements, so it keeps their text and confidence
+    tags = _tag_frame(tagger, responses, settings.chunk_size,
+                      [*TAG_KEEP, "statement", "confidence"] if report else TAG_KEEP)
     table = theme_table(responses, tags, min_n=min_n or settings.min_n)
     _print_table(table, group, limit)
     context = {"input": str(input), "survey type": group, "taxonomy":
@@ -385,7 +392,15 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
         tmp.replace(json_out)
         err.print(f"wrote {json_out}", highlight=False)
     if report is not None:
-        write_report(report, render_report(table, title="themer theme report", context=context))
+        dated = "date" in responses and responses["date"].notna().any()
+        periods = [asdict(p) for p in nps_by_period(responses, min_n=min_n or settings.min_n)
+                   ] if dated else []
+        candidates = (_read_json(discovery).get("candidates", [])[:20]
+                      if discovery is not None else [])
+        write_report(report, render_report(
+            table, title="themer theme report", context=context,
+            quotes=quotes_by_theme(tags, responses, "area") | quotes_by_theme(
+                tags, responses, "type"), periods=periods, candidates=candidates))
         err.print(f"wrote {report}", highlight=False)
 
 
