@@ -132,15 +132,17 @@ def _load(path: Path, *, mapping: Path | None, id_col: str | None, score_col: st
             text_cols=text_col or (), date_col=date_col, survey_type_col=survey_type_col,
             segments=segments, scale=scale)
         m = result.mapping
-        err.print(f"columns: id={m.id} score={m.score} text={m.text} date={m.date} "
-                  f"survey_type={m.survey_type} scale={m.scale}", highlight=False)
+        err.print(f"profile: {result.profile}; columns: id={m.id} score={m.score} "
+                  f"text={m.text} date={m.date} survey_type={m.survey_type} "
+                  f"segments={m.segments or '-'} scale={m.scale}", highlight=False)
     for problem in result.problems[:20]:
         err.print(f"skipped: {problem}", highlight=False)
     if result.problems:
         err.print(f"{len(result.problems)} problem(s); {len(result.responses)} of "
                   f"{result.n_input_rows} rows kept.", highlight=False)
     responses = _only_survey_type(result.responses, survey_type, path)
-    return LoadResult(responses, result.mapping, result.problems, result.n_input_rows)
+    return LoadResult(responses, result.mapping, result.problems, result.n_input_rows,
+                      result.profile)
 
 
 def _only_survey_type(responses: pd.DataFrame, survey_type: str | None,
@@ -1476,13 +1478,24 @@ def import_(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
             wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Tag here with a "
                                                "progress bar, or leave the job queued.")
                             ] = True,
+            dry_run: Annotated[bool, typer.Option(
+                "--dry-run", help="Show the export profile, the columns found and the first "
+                "problems; write nothing.")] = False,
             encoding: EncodingOpt = "utf-8-sig") -> None:
-    """Store a survey export in THEMER_DATABASE_URL (idempotent) and tag the new responses."""
+    """Store a survey export in THEMER_DATABASE_URL (idempotent) and tag the new responses.
+
+    Qualtrics, SurveyMonkey, Typeform, Delighted and Medallia-style exports are recognised and
+    mapped (extra header rows dropped); anything else by column names or --mapping."""
     settings = Settings()
     loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
                    text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
-                   segment=segment, scale=scale, lenient=lenient, encoding=encoding,
-                   survey_type=None)
+                   segment=segment, scale=scale, lenient=lenient or dry_run,
+                   encoding=encoding, survey_type=None)
+    if dry_run:
+        out.print(f"dry run: {input} read as profile '{loaded.profile}'; "
+                  f"{len(loaded.responses)} of {loaded.n_input_rows} rows would be stored, "
+                  f"{len(loaded.problems)} problem(s); nothing was written.", highlight=False)
+        return
     store = Store.open(settings.store_url())
     version = store.active_taxonomy()
     if version is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,6 +79,7 @@ class LoadResult:
     mapping: ColumnMapping
     problems: list[str] = field(default_factory=list)
     n_input_rows: int = 0
+    profile: str = "mapping"  # which export profile mapped the columns (or "generic")
 
 
 def _norm(name: str) -> str:
@@ -211,9 +212,13 @@ def detect_mapping(
 
 
 def validate_responses(
-    frame: pd.DataFrame, mapping: ColumnMapping, *, source: str = "input", strict: bool = True
+    frame: pd.DataFrame, mapping: ColumnMapping, *, source: str = "input", strict: bool = True,
+    row_offset: int = 0,
 ) -> LoadResult:
-    """Check every row; strict raises on any bad row, lenient drops bad rows and reports them."""
+    """Check every row; strict raises on any bad row, lenient drops bad rows and reports them.
+
+    ``row_offset``: rows between the header and the first answer in the file (a vendor's
+    question-text rows), so that problems name the file's own row numbers."""
     absent = [c for c in mapping.columns() if c not in frame.columns]
     if absent:
         raise InputFileError(
@@ -221,7 +226,8 @@ def validate_responses(
             code="THM113",
         )
     scale = SCALES[mapping.scale]
-    rows = pd.RangeIndex(2, len(frame) + 2)  # spreadsheet numbering: header is row 1
+    # spreadsheet numbering: header is row 1
+    rows = pd.RangeIndex(2 + row_offset, len(frame) + 2 + row_offset)
     problems: list[str] = []
     bad = pd.Series(False, index=frame.index)
 
@@ -306,7 +312,23 @@ def load_responses(
     **detect: Any,
 ) -> LoadResult:
     """Read, map and validate a survey export in one call."""
+    from themer.profiles import apply_profile, detect_profile
+
     frame = read_table(path, encoding=encoding)
+    profile, offset = "mapping", 0
     if mapping is None:
-        mapping = detect_mapping(frame, source=str(path), **detect)
-    return validate_responses(frame, mapping, source=str(path), strict=strict)
+        explicit = any(detect.get(k) for k in ("id_col", "score_col", "text_cols", "date_col"))
+        vendor = None if explicit else detect_profile(frame)
+        if vendor is not None:
+            frame, mapping = apply_profile(frame, vendor, source=str(path))
+            mapping = mapping.model_copy(update={
+                "segments": {**mapping.segments, **dict(detect.get("segments") or {})},
+                "survey_type": detect.get("survey_type_col"),
+                "scale": detect.get("scale", "nps")})
+            profile, offset = vendor.name, vendor.header_rows
+        else:
+            mapping = detect_mapping(frame, source=str(path), **detect)
+            profile = "generic"
+    result = validate_responses(frame, mapping, source=str(path), strict=strict,
+                                row_offset=offset)
+    return replace(result, profile=profile)
