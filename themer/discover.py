@@ -12,10 +12,10 @@ Pipeline (deterministic, order-independent):
    ``max_sample`` in hash order (a fixed pseudo-random sample) are clustered and the rest placed
    with ``hdbscan.approximate_predict`` (the model's own "transform", outliers included), so
    memory and time stay bounded;
-4. one membership rule in the full embedding space: a statement is in the cluster whose
-   centroid it is most similar to when that cosine is at least ``reassign_threshold`` (0.35).
-   HDBSCAN members below it are dropped (smoothing can carry a stray statement in), outliers
-   above it are joined. The report gives the outlier rate before joining (HDBSCAN noise +
+4. one bar in the full embedding space, ``reassign_threshold`` (0.35): an HDBSCAN member
+   stays when its cosine to its cluster's centroid reaches it, else it is dropped (smoothing can
+   carry a stray statement in); an outlier joins the most similar centroid when that cosine
+   reaches it. The report gives the outlier rate before joining (HDBSCAN noise +
    dropped members) and the unclustered rate after; on the public sets: below 15% unclustered
    for a purity loss of 0.01-0.08 (eval/README.md);
 5. per candidate: a label from class-based TF-IDF over lemmas and noun chunks
@@ -226,9 +226,10 @@ def cluster_vectors(unit: NDArray[np.float32], *, min_cluster_size: int | None =
             part = slice(start, start + 50_000)
             similarity = unit[part] @ centroids.T
             best = similarity.max(axis=1)
-            # one rule for everyone, in the original space: a statement belongs to the
-            # cluster whose centroid it is most similar to, if at least the threshold. Smoothing
-            # can carry an unrelated statement into a cluster; this takes it out again.
+            # one bar for everyone, in the original space: a member stays when its cosine to
+            # its cluster's centroid reaches the threshold (smoothing can carry an unrelated
+            # statement into a cluster; this takes it out again), an outlier (or a dropped
+            # member) joins the most similar centroid when that cosine reaches it.
             members = raw[part] != -1
             own = similarity[members, np.searchsorted(clusters, raw[part][members])]
             labels[part][np.flatnonzero(members)[own < reassign_threshold]] = -1
