@@ -43,6 +43,7 @@ from sklearn.decomposition import PCA
 from themer.discover_labels import label_clusters
 from themer.embed import Encoder
 from themer.errors import StatsError
+from themer.stats.nps import nps as nps_score
 from themer.stats.nps import nps_ci
 from themer.taxonomy import TaxonomyInfo
 
@@ -249,7 +250,7 @@ def respondent_stats(response_ids: list[str], category: dict[str, str], total: i
     low = high = nps = None
     if known:
         low, high = nps_ci(mix["promoter"], mix["passive"], mix["detractor"])
-        nps = 100.0 * (mix["promoter"] - mix["detractor"]) / known
+        nps = nps_score(mix["promoter"], mix["passive"], mix["detractor"])
     return {"respondents": len(who), "share": len(who) / max(total, 1), "category_mix": mix,
             "nps": nps, "ci_low": low, "ci_high": high}
 

@@ -25,6 +25,7 @@ __all__ = [
     "SCALES",
     "ColumnMapping",
     "LoadResult",
+    "column_key",
     "detect_mapping",
     "load_mapping",
     "load_responses",
@@ -82,7 +83,8 @@ class LoadResult:
     profile: str = "mapping"  # which export profile mapped the columns (or "generic")
 
 
-def _norm(name: str) -> str:
+def column_key(name: str) -> str:
+    """A header as a comparable key: lower case, runs of other characters as one '_'."""
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
@@ -188,7 +190,7 @@ def detect_mapping(
     source: str = "input",
 ) -> ColumnMapping:
     """Fill what the caller did not say from common column names; explicit flags win."""
-    by_norm = {_norm(c): c for c in frame.columns}
+    by_norm = {column_key(c): c for c in frame.columns}
     id_col = id_col or _pick(by_norm, _ID_NAMES)
     score_col = score_col or _pick(by_norm, _SCORE_NAMES)
     texts = list(text_cols) or [by_norm[n] for n in _TEXT_NAMES if n in by_norm]

@@ -22,16 +22,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from themer.errors import InputFileError
-from themer.io import ColumnMapping
+from themer.io import ColumnMapping, column_key
 
 __all__ = ["PROFILES", "Profile", "apply_profile", "detect_profile"]
 
 _RECOMMEND = re.compile(r"recommend|likely|(?<![a-z])(?:nps|ltr)(?![a-z])", re.IGNORECASE)
 _OTHER = re.compile(r"other|please specify", re.IGNORECASE)
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
 @dataclass(frozen=True)
@@ -72,7 +68,7 @@ PROFILES = (
 
 def detect_profile(frame: pd.DataFrame) -> Profile | None:
     """The first profile whose signature columns are all in ``frame`` (None: generic)."""
-    names = {_norm(c) for c in frame.columns}
+    names = {column_key(c) for c in frame.columns}
     return next((p for p in PROFILES if set(p.signature) <= names and not (
         p.needs_prefix and not any(n.startswith(str(p.segment_prefix)) for n in names))), None)
 
@@ -90,7 +86,7 @@ def _is_free_text(values: pd.Series) -> bool:
 def apply_profile(frame: pd.DataFrame, profile: Profile, *, source: str = "input"
                   ) -> tuple[pd.DataFrame, ColumnMapping]:
     """The answer rows (description rows dropped) and the column mapping of a vendor export."""
-    by_norm = {_norm(c): c for c in frame.columns}
+    by_norm = {column_key(c): c for c in frame.columns}
     described: Callable[[str], str]
     if profile.header_rows:
         head = frame.iloc[:profile.header_rows]
@@ -127,7 +123,7 @@ def apply_profile(frame: pd.DataFrame, profile: Profile, *, source: str = "input
         raise InputFileError(f"{source}: {profile.name} export with no 0-10 'likely to "
                              "recommend' column; pass --score-col.", code="THM132")
     texts = [c for c in candidates if c != score_col and not _OTHER.search(described(c))
-             and not _norm(c).endswith("nps_group") and _is_free_text(data[c])]
+             and not column_key(c).endswith("nps_group") and _is_free_text(data[c])]
     if not texts:
         raise InputFileError(f"{source}: {profile.name} export with no open-text column; "
                              "pass --text-col.", code="THM133")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 from pathlib import Path
 
 import pandas as pd
@@ -33,3 +34,8 @@ def public_statements(n: int, splitter: object) -> list[str]:
     if len(distinct) < n:
         raise SystemExit(f"only {len(distinct)} distinct statements available, asked for {n}")
     return distinct[:n]
+
+
+def rss_mib() -> float:
+    """This process's peak resident memory so far, MiB (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

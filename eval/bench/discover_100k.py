@@ -17,7 +17,6 @@ includes the input vectors (n x 384 float32 = 154 MB at 100k).
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 import uuid
@@ -29,14 +28,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import cached_encoder
-from eval.bench.common import public_statements
+from eval.bench.common import public_statements, rss_mib
 from themer.discover import discover
 from themer.discover_labels import load_label_nlp
 from themer.segment import StatementSplitter
-
-
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:

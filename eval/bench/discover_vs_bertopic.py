@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from eval.bench.common import DATASETS
+from eval.bench.common import DATASETS, rss_mib
 
 SETS = {
     "aurea": (["app_reviews_aurea_areas.csv"], "labels", None),
@@ -85,10 +84,6 @@ def scores(gold: list[str], labels: np.ndarray) -> dict[str, float]:
             "purity": float(majority.sum() / max(len(clustered), 1)),
             "clusters": len(set(labels.tolist()) - {-1}),
             "outliers": float(np.mean(labels == -1))}
-
-
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _umap_warmup() -> None:

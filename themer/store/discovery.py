@@ -24,6 +24,7 @@ from themer.classify import UNASSIGNED
 from themer.decisions import Decision, apply_decisions
 from themer.discover import Discovery, area_prototypes, discover, track
 from themer.discover_labels import load_label_nlp
+from themer.store.jobs import DISCOVER, finish_job
 from themer.store.models import (
     DiscoveryDecision,
     DiscoveryRun,
@@ -40,7 +41,6 @@ from themer.taxonomy import parse_taxonomy
 __all__ = ["DISCOVER", "create_discover_job", "discovery_run", "latest_run", "record_decision",
            "run_discover_job", "stored_decisions"]
 
-DISCOVER = "discover"
 MAX_STATEMENTS = 1_000_000  # beyond this a run is refused: narrow the filters
 
 
@@ -153,13 +153,13 @@ def run_discover_job(store: Store, job: Job, tagger_for: Callable[[TaxonomyVersi
         with store.sessions() as session:
             version = session.get(TaxonomyVersion, int(params["taxonomy_version_id"]))
         if version is None:
-            return _finish(store, job.id, worker, "failed", "taxonomy version is gone")
+            return finish_job(store, job.id, worker, "failed", "taxonomy version is gone")
         statements, responses = statements_for_discovery(store, version.id, params)
         if len(statements) > MAX_STATEMENTS:
-            return _finish(store, job.id, worker, "failed",
+            return finish_job(store, job.id, worker, "failed",
                            f"more than {MAX_STATEMENTS} statements: narrow the filters")
         if statements["statement"].nunique() < 2:
-            return _finish(store, job.id, worker, "failed",
+            return finish_job(store, job.id, worker, "failed",
                            "fewer than two distinct statements match: nothing to cluster")
         with _heartbeat(store, job.id, worker):
             tagger = tagger_for(version)
@@ -191,12 +191,4 @@ def run_discover_job(store: Store, job: Job, tagger_for: Callable[[TaxonomyVersi
             current.state, current.finished_at = "done", datetime.now(UTC)
         return "done"
     except Exception as exc:  # the job records why; the worker goes on with other jobs
-        return _finish(store, job.id, worker, "failed", f"{type(exc).__name__}: {exc}")
-
-
-def _finish(store: Store, job_id: str, worker: str, state: str, error: str | None) -> str:
-    with store.sessions.begin() as session:
-        session.execute(update(Job).where(Job.id == job_id, Job.worker == worker)
-                        .values(state=state, error=error, finished_at=datetime.now(UTC),
-                                heartbeat_at=datetime.now(UTC)))
-    return state
+        return finish_job(store, job.id, worker, "failed", f"{type(exc).__name__}: {exc}")

@@ -21,18 +21,18 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
-from themer.store.discovery import DISCOVER, run_discover_job
 from themer.store.models import Job, ResponseRow, StatementRow, TagRow, TaxonomyVersion
 from themer.store.repository import Store
 from themer.store.webhooks import deliver_due, enqueue_deliveries
 from themer.tagger import Tagger
 
-__all__ = ["RETAG", "TAG", "TERMINAL", "cancel_job", "claim_job", "create_retag_job",
-           "create_tag_job", "get_job",
+__all__ = ["DISCOVER", "RETAG", "TAG", "TERMINAL", "cancel_job", "claim_job",
+           "create_retag_job", "create_tag_job", "finish_job", "get_job",
            "job_counts", "run_job", "run_worker"]
 
 RETAG = "retag"  # all stored history against a new taxonomy version
 TAG = "tag"  # given new responses (a big ingest or an import) against the active version
+DISCOVER = "discover"  # cluster stored statements (themer.store.discovery)
 TERMINAL = ("done", "failed", "cancelled")
 TaggerFor = Callable[[TaxonomyVersion], Tagger]
 
@@ -120,12 +120,14 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
             chunk_size: int = 500, stop: threading.Event | None = None) -> str:
     """Run a claimed job (re-tag and tag from its cursor) to the end; returns its final state."""
     if job.kind == DISCOVER:
+        from themer.store.discovery import run_discover_job  # it builds on this module
+
         return run_discover_job(store, job, tagger_for, worker=worker)
     params = job.params
     with store.sessions() as session:
         version = session.get(TaxonomyVersion, int(params["taxonomy_version_id"]))
     if version is None:
-        _finish(store, job.id, worker, "failed", "taxonomy version is gone")
+        finish_job(store, job.id, worker, "failed", "taxonomy version is gone")
         return "failed"
     try:
         tagger = tagger_for(version)
@@ -150,7 +152,7 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
                         session.execute(update(TaxonomyVersion).values(active=False))
                         session.execute(update(TaxonomyVersion).where(
                             TaxonomyVersion.id == version.id).values(active=True))
-                _finish(store, job.id, worker, "done", None)
+                finish_job(store, job.id, worker, "done", None)
                 return "done"
             before = _labels_before(store, params.get("previous_version_id"), ids)
             statements = tagger.split(store.responses_for_tagging(ids))
@@ -181,15 +183,17 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
                                               Job.state == "running").values(state="queued"))
         return "queued"
     except Exception as exc:  # the job records why; the worker goes on with other jobs
-        _finish(store, job.id, worker, "failed", f"{type(exc).__name__}: {exc}")
+        finish_job(store, job.id, worker, "failed", f"{type(exc).__name__}: {exc}")
         return "failed"
 
 
-def _finish(store: Store, job_id: str, worker: str, state: str, error: str | None) -> None:
+def finish_job(store: Store, job_id: str, worker: str, state: str, error: str | None) -> str:
+    """Record a job's end (as the worker holding it); returns ``state``."""
     with store.sessions.begin() as session:
         session.execute(update(Job).where(Job.id == job_id, Job.worker == worker)
                         .values(state=state, error=error, finished_at=_now(),
                                 heartbeat_at=_now()))
+    return state
 
 
 def run_worker(store: Store, tagger_for: TaggerFor, *, once: bool = False,
