@@ -563,12 +563,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A run's state; when done, its candidates (``members`` list statement ids and the
         sources' response ids), outlier rate before joining and unclustered rate after."""
         engine = _engine(request)
+        # the job first: the worker stores the run and marks the job done in one transaction,
+        # so a job read as done is always followed by a run read that finds it
+        job = get_job(engine.store, run_id)
         run = discovery_run(engine.store, run_id)
         if run is not None:
             return {"id": run.id, "state": "done", "created_at": run.created_at.isoformat(),
                     "taxonomy_version_id": run.taxonomy_version_id, "params": run.params,
                     **run.result}
-        job = get_job(engine.store, run_id)
         if job is None or job.kind != DISCOVER:
             raise ApiError(404, "THM631", f"no discovery run {run_id}")
         return {"id": job.id, "state": job.state, "job": _job(job)}
