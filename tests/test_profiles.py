@@ -37,6 +37,45 @@ def test_every_vendor_export_imports_to_the_same_rows(vendor: str) -> None:
     assert _rows(result.responses) == CANONICAL
 
 
+@pytest.mark.parametrize("vendor", ["qualtrics", "surveymonkey", "typeform", "delighted",
+                                    "medallia"])
+def test_every_vendor_export_as_xlsx_imports_to_the_same_rows(vendor: str,
+                                                               tmp_path: Path) -> None:
+    cells = pd.read_csv(FIXTURES / f"{vendor}.csv", header=None, dtype=str,
+                        keep_default_na=False)  # every row, the vendor's header rows too
+    workbook = tmp_path / f"{vendor}.xlsx"
+    cells.to_excel(workbook, header=False, index=False)
+    result = load_responses(workbook)
+    assert result.profile == vendor
+    assert _rows(result.responses) == CANONICAL
+
+
+@pytest.mark.parametrize("vendor", ["typeform", "delighted", "medallia"])
+def test_single_header_exports_as_json_records_import_to_the_same_rows(
+        vendor: str, tmp_path: Path) -> None:
+    frame = pd.read_csv(FIXTURES / f"{vendor}.csv", dtype=str, keep_default_na=False)
+    frame.to_json(tmp_path / f"{vendor}.json", orient="records")
+    frame.to_json(tmp_path / f"{vendor}.jsonl", orient="records", lines=True)
+    for suffix in ("json", "jsonl"):
+        result = load_responses(tmp_path / f"{vendor}.{suffix}")
+        assert result.profile == vendor
+        assert _rows(result.responses) == CANONICAL
+
+
+def test_multi_select_columns_are_no_comments_and_short_comments_are() -> None:
+    qualtrics = load_responses(FIXTURES / "qualtrics.csv")
+    assert "Q5" not in qualtrics.mapping.text  # "Dashboards,Exports,Integrations"
+    monkey = load_responses(FIXTURES / "surveymonkey.csv")
+    assert not {"Which features do you use?", "Unnamed: 12", "Unnamed: 13"} & set(
+        monkey.mapping.text)
+    short = pd.read_csv(FIXTURES / "qualtrics.csv", dtype=str, keep_default_na=False)
+    short.loc[2:, "Q2"] = ["ok", "", "ok", "good"]  # terse answers to an open question
+    profile = detect_profile(short)
+    assert profile is not None
+    _, mapping = apply_profile(short, profile)
+    assert mapping.text == ["Q2", "Q3"]
+
+
 def test_quirks_are_handled() -> None:
     qualtrics = load_responses(FIXTURES / "qualtrics.csv")
     assert qualtrics.n_input_rows == 4  # question-text and ImportId rows are not answers

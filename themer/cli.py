@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import sys
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -38,18 +39,25 @@ from themer.discover_labels import load_label_nlp
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import InputFileError, ModelError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
-from themer.io import LoadResult, load_mapping, load_responses, read_table
+from themer.io import MAX_PROBLEMS_SHOWN, LoadResult, iter_responses, load_mapping, read_table
 from themer.payloads import adoption_payload, priorities_payload, records, trends_payload
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
 from themer.priorities import priorities as rank_priorities
-from themer.report import quotes_by_theme, render_eval_report, render_report, write_report
+from themer.report import (
+    export_charts,
+    quotes_by_theme,
+    render_eval_report,
+    render_report,
+    write_report,
+)
+from themer.report_sections import report_sections
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
 from themer.store.jobs import create_retag_job, create_tag_job, get_job, run_worker
 from themer.store.models import Job, TaxonomyVersion
 from themer.store.pipeline import tagger_for_version
-from themer.store.repository import Store, responses_from_frame
+from themer.store.repository import ResponseIn, Store, responses_from_frame
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
@@ -114,35 +122,61 @@ def _progress() -> Progress:
                     disable=not err.is_terminal)
 
 
-def _load(path: Path, *, mapping: Path | None, id_col: str | None, score_col: str | None,
-          text_col: list[str] | None, date_col: str | None, survey_type_col: str | None,
-          segment: list[str] | None, scale: str, lenient: bool, encoding: str,
-          survey_type: str | None) -> LoadResult:
+def _segments(segment: list[str] | None) -> dict[str, str]:
     segments: dict[str, str] = {}
     for item in segment or []:
         name, sep, column = item.partition("=")
         if not sep or not name or not column:
             raise InputFileError(f"--segment '{item}': expected NAME=COLUMN.", code="THM114")
         segments[name] = column
+    return segments
+
+
+def _stream(path: Path, *, mapping: Path | None, id_col: str | None, score_col: str | None,
+            text_col: list[str] | None, date_col: str | None, survey_type_col: str | None,
+            segment: list[str] | None, scale: str, lenient: bool, encoding: str,
+            chunk_rows: int = 50_000) -> Iterator[LoadResult]:
+    """The input's validated rows chunk by chunk; says once which profile and columns it uses."""
     if mapping is not None:
-        result = load_responses(path, load_mapping(mapping), strict=not lenient, encoding=encoding)
+        parts = iter_responses(path, load_mapping(mapping), strict=not lenient,
+                               encoding=encoding, chunk_rows=chunk_rows)
     else:
-        result = load_responses(
-            path, strict=not lenient, encoding=encoding, id_col=id_col, score_col=score_col,
-            text_cols=text_col or (), date_col=date_col, survey_type_col=survey_type_col,
-            segments=segments, scale=scale)
-        m = result.mapping
-        err.print(f"profile: {result.profile}; columns: id={m.id} score={m.score} "
-                  f"text={m.text} date={m.date} survey_type={m.survey_type} "
-                  f"segments={m.segments or '-'} scale={m.scale}", highlight=False)
-    for problem in result.problems[:20]:
-        err.print(f"skipped: {problem}", highlight=False)
-    if result.problems:
-        err.print(f"{len(result.problems)} problem(s); {len(result.responses)} of "
-                  f"{result.n_input_rows} rows kept.", highlight=False)
-    responses = _only_survey_type(result.responses, survey_type, path)
-    return LoadResult(responses, result.mapping, result.problems, result.n_input_rows,
-                      result.profile)
+        parts = iter_responses(
+            path, strict=not lenient, encoding=encoding, chunk_rows=chunk_rows, id_col=id_col,
+            score_col=score_col, text_cols=text_col or (), date_col=date_col,
+            survey_type_col=survey_type_col, segments=_segments(segment), scale=scale,
+            # segments the user named replace the detected ones; --where filters do not
+            auto_segments=not [s for s in segment or [] if not s.startswith("where:")])
+    shown = 0
+    for number, part in enumerate(parts):
+        if number == 0:
+            m = part.mapping
+            err.print(f"profile: {part.profile}; columns: id={m.id} score={m.score} "
+                      f"text={m.text} date={m.date} survey_type={m.survey_type} "
+                      f"segments={m.segments or '-'} scale={m.scale}", highlight=False)
+        for problem in part.problems[:MAX_PROBLEMS_SHOWN - shown]:
+            err.print(f"skipped: {problem}", highlight=False)
+            shown += 1
+        yield part
+
+
+def _load(path: Path, *, mapping: Path | None, id_col: str | None, score_col: str | None,
+          text_col: list[str] | None, date_col: str | None, survey_type_col: str | None,
+          segment: list[str] | None, scale: str, lenient: bool, encoding: str,
+          survey_type: str | None) -> LoadResult:
+    parts = list(_stream(path, mapping=mapping, id_col=id_col, score_col=score_col,
+                         text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
+                         segment=segment, scale=scale, lenient=lenient, encoding=encoding))
+    first = parts[0]
+    responses = (pd.concat([p.responses for p in parts], ignore_index=True)
+                 if len(parts) > 1 else first.responses)
+    problems = [problem for p in parts for problem in p.problems]
+    n_input_rows = sum(p.n_input_rows for p in parts)
+    if problems:
+        err.print(f"{len(problems)} problem(s); {len(responses)} of {n_input_rows} rows kept.",
+                  highlight=False)
+    return LoadResult(_only_survey_type(responses, survey_type, path), first.mapping, problems,
+                      n_input_rows, first.profile)
 
 
 def _only_survey_type(responses: pd.DataFrame, survey_type: str | None,
@@ -209,8 +243,10 @@ def _tag_frame(tagger: Tagger, responses: pd.DataFrame, chunk_size: int,
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def _read_tags(path: Path, responses: pd.DataFrame) -> pd.DataFrame:
-    """Tag rows written by `themer tag`, restricted to the loaded responses."""
+def _read_tags(path: Path, responses: pd.DataFrame, *, keep_text: bool = False
+               ) -> pd.DataFrame:
+    """Tag rows written by `themer tag`, restricted to the loaded responses (``keep_text``:
+    with the statement text and confidence, for quotes)."""
     frame = read_table(path)
     missing = [c for c in TAG_KEEP if c not in frame.columns]
     if missing:
@@ -221,7 +257,11 @@ def _read_tags(path: Path, responses: pd.DataFrame) -> pd.DataFrame:
         row = int(bad.to_numpy().argmax())
         raise InputFileError(f"{path}, row {row + 2}, column 'kind': '{frame['kind'].iloc[row]}'"
                              " is not area or type.", code="THM157")
-    tags = frame.loc[positions(frame["response_id"], responses["response_id"]) >= 0, TAG_KEEP]
+    extra = [c for c in ("statement", "confidence") if keep_text and c in frame.columns]
+    tags = frame.loc[positions(frame["response_id"], responses["response_id"]) >= 0,
+                     [*TAG_KEEP, *extra]]
+    if "confidence" in tags.columns:
+        tags["confidence"] = pd.to_numeric(tags["confidence"], errors="coerce").fillna(0.0)
     if tags.empty:
         raise InputFileError(f"{path}: no tag rows for the responses loaded (different input?); "
                              "re-run `themer tag` on this file.", code="THM158")
@@ -394,16 +434,106 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
         tmp.replace(json_out)
         err.print(f"wrote {json_out}", highlight=False)
     if report is not None:
-        dated = "date" in responses and responses["date"].notna().any()
-        periods = [asdict(p) for p in nps_by_period(responses, min_n=min_n or settings.min_n)
-                   ] if dated else []
-        candidates = (_read_json(discovery).get("candidates", [])[:20]
-                      if discovery is not None else [])
-        write_report(report, render_report(
-            table, title="themer theme report", context=context,
-            quotes=quotes_by_theme(tags, responses, "area") | quotes_by_theme(
-                tags, responses, "type"), periods=periods, candidates=candidates))
-        err.print(f"wrote {report}", highlight=False)
+        _write_report_files(report, None, table, tags, responses, context=context,
+                            min_n=min_n or settings.min_n, discovery=discovery, roadmap=None,
+                            filters={"survey type": group})
+
+
+def _write_report_files(report: Path, charts: Path | None, table: ThemeTable,
+                        tags: pd.DataFrame, responses: pd.DataFrame, *,
+                        context: dict[str, str], min_n: int, discovery: Path | None,
+                        roadmap: Roadmap | None, filters: dict[str, str]) -> None:
+    """The HTML report (and with ``charts``, its charts as SVG files for slides)."""
+    dated = "date" in responses and responses["date"].notna().any()
+    periods = [asdict(p) for p in nps_by_period(responses, min_n=min_n)] if dated else []
+    candidates = (_read_json(discovery).get("candidates", [])[:20]
+                  if discovery is not None else [])
+    quotes = {}
+    if "statement" in tags.columns:
+        quotes = quotes_by_theme(tags, responses, "area") | quotes_by_theme(tags, responses,
+                                                                             "type")
+    html = render_report(table, title="themer theme report", context=context, quotes=quotes,
+                         periods=periods, candidates=candidates, filters=filters,
+                         sections=report_sections(responses, tags, table, min_n=min_n,
+                                                  roadmap=roadmap))
+    write_report(report, html)
+    err.print(f"wrote {report}", highlight=False)
+    if charts is not None:
+        written = export_charts(html, charts)
+        err.print(f"wrote {len(written)} chart(s) as SVG to {charts}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def report(input: Path, output: Annotated[Path, typer.Option("-o", "--output",
+                                                             help="The HTML file.")],
+           mapping: MappingOpt = None, id_col: IdCol = None, score_col: ScoreCol = None,
+           text_col: TextCol = None, date_col: DateCol = None, survey_type_col: TypeCol = None,
+           segment: SegmentOpt = None, scale: ScaleOpt = "nps", taxonomy: TaxonomyOpt = None,
+           head: HeadOpt = None, lenient: LenientOpt = False, survey_type: SurveyTypeOpt = None,
+           pool: PoolOpt = False, tags: TagsOpt = None,
+           roadmap: Annotated[Path | None, typer.Option(
+               "--roadmap", help="Planned themes and effort sizes: adds the priorities.")
+           ] = None,
+           discovery: Annotated[Path | None, typer.Option(
+               "--discovery", help="A `themer discover --json` file: adds its candidates.")
+           ] = None,
+           where: Annotated[list[str] | None, typer.Option(
+               "--where", help="COLUMN=VALUE: only these respondents; repeat.")] = None,
+           since: Annotated[str | None, typer.Option(
+               "--since", help="YYYY-MM-DD: responses on or after.")] = None,
+           until: Annotated[str | None, typer.Option(
+               "--until", help="YYYY-MM-DD: responses on or before.")] = None,
+           charts: Annotated[Path | None, typer.Option(
+               "--charts", help="Also write each chart as an SVG file in this folder.")
+           ] = None,
+           min_n: MinNOpt = None, json_out: JsonOpt = None,
+           encoding: EncodingOpt = "utf-8-sig") -> None:
+    """Write the self-contained HTML report: NPS, impact, trends, segments, adoption,
+    priorities, quotes and discovery candidates (segments and feature flags are found in the
+    file unless --segment names them)."""
+    settings = Settings()
+    wanted = _where(where)
+    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                   text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
+                   segment=[*(segment or []), *(f"where:{c}={c}" for c in wanted)],
+                   scale=scale, lenient=lenient, encoding=encoding, survey_type=survey_type)
+    responses = _filter_responses(loaded.responses, input, category=None, where=wanted,
+                                  since=since, until=until)
+    responses = responses.drop(columns=[c for c in responses.columns
+                                        if c.startswith("segment:where:")])
+    group = _survey_group(responses, input, pool)
+    tax = _taxonomy(settings, taxonomy)
+    floor = min_n or settings.min_n
+    if tags is not None:
+        tag_rows = _read_tags(tags, responses, keep_text=True)
+        classifier, model_id = f"tags from {tags}", "-"
+    else:
+        tagger = _tagger(settings, tax, head)
+        tag_rows = _tag_frame(tagger, responses, settings.chunk_size,
+                              [*TAG_KEEP, "statement", "confidence"])
+        classifier = f"areas {tagger.sources['area']}, types {tagger.sources['type']}"
+        model_id = tagger.encoder.model_id
+    table = theme_table(responses, tag_rows, min_n=floor)
+    _print_table(table, group, 15)
+    dates = pd.to_datetime(responses["date"], errors="coerce") if "date" in responses else None
+    span = ("-" if dates is None or dates.isna().all() else
+            f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}")
+    filters = {"survey type": group, "dates": span, "respondents": f"{len(responses)}",
+               **({"where": ", ".join(f"{k} = {v}" for k, v in wanted.items())}
+                  if wanted else {}),
+               **({"since": since} if since else {}), **({"until": until} if until else {})}
+    context = {"input": str(input), "taxonomy": f"{tax.source} v{tax.version}",
+               "classifier": classifier, "model": model_id,
+               "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    plan = load_roadmap(roadmap, tax) if roadmap is not None else None
+    _write_report_files(output, charts, table, tag_rows, responses, context=context,
+                        min_n=floor, discovery=discovery, roadmap=plan, filters=filters)
+    _save_json(json_out, {"survey_type": group, "pooled": pool, "filters": filters,
+                          **table.to_dict(), "taxonomy": {"source": tax.source,
+                                                          "version": tax.version,
+                                                          "hash": tax.content_hash},
+                          "themer_version": __version__})
 
 
 @app.command()
@@ -1467,6 +1597,16 @@ def _run_with_progress(store: Store, settings: Settings, job_id: str, total: int
     return final
 
 
+@dataclass
+class _Tally:
+    """What a streamed import has read so far."""
+
+    rows: int = 0
+    kept: int = 0
+    problems: int = 0
+    profile: str = ""
+
+
 @app.command("import")
 @handle_errors
 def import_(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
@@ -1487,27 +1627,48 @@ def import_(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     Qualtrics, SurveyMonkey, Typeform, Delighted and Medallia-style exports are recognised and
     mapped (extra header rows dropped); anything else by column names or --mapping."""
     settings = Settings()
-    loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
-                   text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
-                   segment=segment, scale=scale, lenient=lenient or dry_run,
-                   encoding=encoding, survey_type=None)
+    tally = _Tally()
+
+    def batches() -> Iterator[list[ResponseIn]]:
+        with _progress() as progress:
+            task = progress.add_task(f"reading {input.name}", total=None)
+            for part in _stream(input, mapping=mapping, id_col=id_col, score_col=score_col,
+                                text_col=text_col, date_col=date_col,
+                                survey_type_col=survey_type_col, segment=segment, scale=scale,
+                                lenient=lenient or dry_run, encoding=encoding,
+                                chunk_rows=settings.import_chunk_rows):
+                tally.rows += part.n_input_rows
+                tally.kept += len(part.responses)
+                tally.problems += len(part.problems)
+                tally.profile = part.profile
+                progress.advance(task, part.n_input_rows)
+                yield responses_from_frame(part.responses, scale=part.mapping.scale,
+                                           source=source)
+
     if dry_run:
-        out.print(f"dry run: {input} read as profile '{loaded.profile}'; "
-                  f"{len(loaded.responses)} of {loaded.n_input_rows} rows would be stored, "
-                  f"{len(loaded.problems)} problem(s); nothing was written.", highlight=False)
+        for _ in batches():
+            pass
+        out.print(f"dry run: {input} read as profile '{tally.profile}'; {tally.kept} of "
+                  f"{tally.rows} rows would be stored, {tally.problems} problem(s); "
+                  "nothing was written.", highlight=False)
         return
+    parts = batches()
+    first = next(parts)  # an unreadable or empty file fails here, before a store is opened
     store = Store.open(settings.store_url())
+    # one transaction: a bad row in the last chunk (strict mode) leaves the store untouched
+    created, existing = store.ingest_all(itertools.chain([first], parts),
+                                         import_batch=uuid.uuid4().hex)
+    if tally.problems:
+        err.print(f"{tally.problems} problem(s); {tally.kept} of {tally.rows} rows kept.",
+                  highlight=False)
     version = store.active_taxonomy()
     if version is None:
         path = settings.taxonomy
         version = store.activate_taxonomy(load_taxonomy(path), path.read_text(encoding="utf-8"),
                                           author="themer import")
-    items = responses_from_frame(loaded.responses, scale=loaded.mapping.scale, source=source)
-    results = store.ingest(items, import_batch=uuid.uuid4().hex)
-    created = [r.id for r in results if r.created]
     job = create_tag_job(store, version.id, created, f"import {input.name}")
-    err.print(f"stored {len(created)} new responses ({len(results) - len(created)} already "
-              f"there); job {job.id} tags them", highlight=False)
+    err.print(f"stored {len(created)} new responses ({existing} already there); job {job.id} "
+              "tags them", highlight=False)
     if wait:
         final = _run_with_progress(store, settings, job.id, job.total, "tagging")
         out.print(f"imported {len(created)} responses, {final.counts.get('tag_rows', 0)} tag "

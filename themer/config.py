@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         "`themer worker` processes instead.")
     metrics_public: bool = Field(default=False,
                                  description="Serve /metrics without an API key.")
+    import_chunk_rows: int = Field(
+        default=10_000, ge=1, le=1_000_000,
+        description="Rows read, validated and stored per step by `themer import` (memory).")
     job_chunk: int = Field(default=500, ge=1, le=100_000,
                            description="Responses per re-tag step (one heartbeat each).")
 

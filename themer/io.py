@@ -8,12 +8,15 @@ Output is a pandas DataFrame with one row per response and these columns:
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,9 +27,13 @@ from themer.stats.nps import NPS_GROUPS
 __all__ = [
     "SCALES",
     "ColumnMapping",
+    "IdIndex",
     "LoadResult",
     "column_key",
     "detect_mapping",
+    "detect_segments",
+    "iter_responses",
+    "iter_table",
     "load_mapping",
     "load_responses",
     "read_table",
@@ -42,6 +49,8 @@ SCALES: dict[str, dict[int, str]] = {
 }
 MAX_FILE_BYTES = 2 * 1024**3  # refuse to read more than 2 GiB in one go
 MAX_PROBLEMS_SHOWN = 20
+DETECT_ROWS = 50  # rows a vendor profile and the column detection see (header rows included)
+READABLE = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".parquet")
 
 _ID_NAMES = ("response_id", "responseid", "id", "respondent_id", "respondent", "record_id")
 _SCORE_NAMES = ("score", "nps", "nps_score", "likelihood_to_recommend", "likely_to_recommend",
@@ -88,10 +97,26 @@ def column_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def read_table(
-    path: str | Path, *, encoding: str = "utf-8-sig", sheet: str | int = 0
-) -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX/JSON/JSONL/Parquet file as strings; errors name the file and the fix."""
+@contextmanager
+def _reading(path: Path, encoding: str, rows_read: Callable[[], int] = lambda: 0
+             ) -> Iterator[None]:
+    """Turn a reader's exceptions into errors that name the file (and where it stopped)."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        where = f" (after data row {rows_read() + 1})" if rows_read() else ""
+        raise InputFileError(
+            f"{path}: bytes are not valid {encoding}{where}: {exc.reason}. Re-export as UTF-8 "
+            "or pass --encoding (e.g. latin-1, cp1252).",
+            code="THM107",
+        ) from None
+    except InputFileError:
+        raise
+    except (ValueError, pd.errors.ParserError, OSError, ImportError) as exc:
+        raise InputFileError(f"{path}: cannot parse the file ({exc}).", code="THM108") from None
+
+
+def _checked(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: file not found.", code="THM103")
@@ -104,42 +129,82 @@ def read_table(
             "split the export into smaller files.",
             code="THM105",
         )
+    if path.suffix.lower() not in READABLE:
+        raise InputFileError(
+            f"{path}: unsupported file type '{path.suffix.lower()}'. "
+            "Use .csv, .tsv, .txt, .xlsx, .json, .jsonl or .parquet.",
+            code="THM106",
+        )
+    return path
+
+
+def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.astype(object).where(frame.notna(), "").astype(str)
+
+
+def _csv_options(suffix: str, encoding: str) -> dict[str, Any]:
+    return {"dtype": str, "keep_default_na": False, "encoding": encoding,
+            "sep": None if suffix == ".txt" else ("\t" if suffix == ".tsv" else ","),
+            "engine": "python" if suffix == ".txt" else "c"}
+
+
+def read_table(
+    path: str | Path, *, encoding: str = "utf-8-sig", sheet: str | int = 0
+) -> pd.DataFrame:
+    """Read a CSV/TSV/XLSX/JSON/JSONL/Parquet file as strings; errors name the file and the fix."""
+    path = _checked(path)
     suffix = path.suffix.lower()
-    try:
+    with _reading(path, encoding):
         if suffix in (".csv", ".tsv", ".txt"):
-            frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding=encoding,
-                sep=None if suffix == ".txt" else ("\t" if suffix == ".tsv" else ","),
-                engine="python" if suffix == ".txt" else "c",
-            )
+            frame = pd.read_csv(path, **_csv_options(suffix, encoding))
         elif suffix in (".xlsx", ".xlsm"):
             frame = pd.read_excel(path, dtype=str, sheet_name=sheet, keep_default_na=False)
         elif suffix == ".json":
             frame = pd.read_json(path, dtype=False, orient="records")
         elif suffix == ".jsonl":
             frame = pd.read_json(path, dtype=False, lines=True)
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
         else:
-            raise InputFileError(
-                f"{path}: unsupported file type '{suffix}'. "
-                "Use .csv, .tsv, .xlsx, .json, .jsonl or .parquet.",
-                code="THM106",
-            )
-    except UnicodeDecodeError as exc:
-        raise InputFileError(
-            f"{path}: byte {exc.start} is not valid {encoding}. Re-export as UTF-8 or pass "
-            "--encoding (e.g. latin-1, cp1252).",
-            code="THM107",
-        ) from None
-    except InputFileError:
-        raise
-    except (ValueError, pd.errors.ParserError, OSError, ImportError) as exc:
-        raise InputFileError(f"{path}: cannot parse the file ({exc}).", code="THM108") from None
+            frame = pd.read_parquet(path)
     if frame.empty:
         raise InputFileError(f"{path}: the file has a header but no data rows.", code="THM104")
-    frame.columns = [str(c) for c in frame.columns]
-    return frame.astype(object).where(frame.notna(), "").astype(str)
+    return _as_strings(frame)
+
+
+def iter_table(
+    path: str | Path, *, encoding: str = "utf-8-sig", chunk_rows: int = 50_000
+) -> Iterator[pd.DataFrame]:
+    """The file's rows as string frames of at most ``chunk_rows`` rows, in file order.
+
+    CSV/TSV/TXT, JSONL and Parquet are streamed (memory holds one chunk, whatever the file's
+    size); XLSX and JSON arrays have no streaming reader and are read whole, then sliced."""
+    path = _checked(path)
+    suffix = path.suffix.lower()
+    read = 0
+    with _reading(path, encoding, lambda: read):
+        if suffix in (".csv", ".tsv", ".txt", ".jsonl"):
+            reader = (pd.read_csv(path, chunksize=chunk_rows, **_csv_options(suffix, encoding))
+                      if suffix != ".jsonl" else
+                      pd.read_json(path, dtype=False, lines=True, chunksize=chunk_rows))
+            with reader:
+                for chunk in reader:
+                    if len(chunk):
+                        read += len(chunk)
+                        yield _as_strings(chunk)
+        elif suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+                if batch.num_rows:
+                    read += batch.num_rows
+                    yield _as_strings(batch.to_pandas())
+        else:
+            whole = read_table(path, encoding=encoding)
+            for start in range(0, len(whole), chunk_rows):
+                read += min(chunk_rows, len(whole) - start)
+                yield whole.iloc[start:start + chunk_rows].reset_index(drop=True)
+    if not read:
+        raise InputFileError(f"{path}: the file has a header but no data rows.", code="THM104")
 
 
 def text_list(values: pd.Series) -> list[str]:
@@ -188,8 +253,12 @@ def detect_mapping(
     segments: Mapping[str, str] | None = None,
     scale: Scale = "nps",
     source: str = "input",
+    auto_segments: bool = True,
 ) -> ColumnMapping:
-    """Fill what the caller did not say from common column names; explicit flags win."""
+    """Fill what the caller did not say from common column names; explicit flags win.
+
+    ``auto_segments``: add the segment and feature-flag columns found by ``detect_segments``
+    (callers turn it off when the user named the segments)."""
     by_norm = {column_key(c): c for c in frame.columns}
     id_col = id_col or _pick(by_norm, _ID_NAMES)
     score_col = score_col or _pick(by_norm, _SCORE_NAMES)
@@ -207,20 +276,82 @@ def detect_mapping(
         )
     assert id_col is not None
     assert score_col is not None
+    if auto_segments:
+        taken = {id_col, score_col, *texts, date_col, survey_type_col, *(segments or {}).values()}
+        segments = {**detect_segments(frame[[c for c in frame.columns if c not in taken]]),
+                    **(segments or {})}
     return ColumnMapping(
         id=id_col, score=score_col, text=texts, date=date_col,
         survey_type=survey_type_col, segments=dict(segments or {}), scale=scale,
     )
 
 
+_FLAG_WORDS = frozenset({"0", "1", "true", "false", "yes", "no", "y", "n", "t", "f"})
+_FEATURE_PREFIX = re.compile(r"^(?:uses|use|has|adopted|feature|used)_")
+MAX_SEGMENT_VALUES = 20
+
+
+def detect_segments(frame: pd.DataFrame) -> dict[str, str]:
+    """Segment columns of a plain export: name -> column.
+
+    A yes/no (1/0) column named ``uses_X``/``has_X``/``adopted_X``/``feature_X`` is feature X's
+    adoption flag (``feature:X``); a column of at most 20 repeated non-numeric values (plan,
+    role, company size, cohort) is a segment. Numbers, dates and free text are not segments."""
+    found: dict[str, str] = {}
+    for column in frame.columns:
+        key = column_key(column)
+        values = frame[column].astype(str).str.strip()
+        filled = values[values != ""]
+        if filled.empty or not key:
+            continue
+        distinct = set(filled.str.lower().unique())
+        if _FEATURE_PREFIX.match(key) and distinct <= _FLAG_WORDS:
+            found[f"feature:{_FEATURE_PREFIX.sub('', key)}"] = column
+        elif (len(distinct) <= MAX_SEGMENT_VALUES and len(distinct) <= len(filled) / 2
+              and pd.to_numeric(filled, errors="coerce").isna().mean() > 0.5):
+            found[key] = column
+    return found
+
+
+class IdIndex:
+    """The ids seen so far in a streamed file, as sorted 64-bit hashes with their rows.
+
+    16 bytes per id instead of a Python string each (a 2M-row export: 32 MB, not ~200 MB).
+    Two different ids with the same 64-bit hash would be reported as duplicates; for n ids the
+    chance is about n^2 / 2^65 (1e-7 for 2M ids)."""
+
+    def __init__(self) -> None:
+        self._hashes = np.empty(0, dtype=np.uint64)
+        self._rows = np.empty(0, dtype=np.int64)
+
+    @staticmethod
+    def _hash(ids: list[str]) -> np.ndarray:
+        return np.asarray(pd.util.hash_array(np.asarray(ids, dtype=object)), dtype=np.uint64)
+
+    def rows_of(self, ids: list[str]) -> np.ndarray:
+        """The row where each id was first seen; 0 where it was not seen."""
+        if not ids or not len(self._hashes):
+            return np.zeros(len(ids), dtype=np.int64)
+        hashes = self._hash(ids)
+        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        return np.where(self._hashes[at] == hashes, self._rows[at], 0)
+
+    def add(self, ids: list[str], rows: np.ndarray) -> None:
+        hashes = np.concatenate([self._hashes, self._hash(ids)])
+        order = np.argsort(hashes, kind="stable")
+        self._hashes = hashes[order]
+        self._rows = np.concatenate([self._rows, np.asarray(rows, dtype=np.int64)])[order]
+
+
 def validate_responses(
     frame: pd.DataFrame, mapping: ColumnMapping, *, source: str = "input", strict: bool = True,
-    row_offset: int = 0,
+    row_offset: int = 0, seen: IdIndex | None = None,
 ) -> LoadResult:
     """Check every row; strict raises on any bad row, lenient drops bad rows and reports them.
 
     ``row_offset``: rows between the header and the first answer in the file (a vendor's
-    question-text rows), so that problems name the file's own row numbers."""
+    question-text rows), so that problems name the file's own row numbers. ``seen``: the ids
+    of a streamed file's earlier chunks (duplicates across chunks are found too)."""
     absent = [c for c in mapping.columns() if c not in frame.columns]
     if absent:
         raise InputFileError(
@@ -246,19 +377,28 @@ def validate_responses(
             f"(first seen in row {first})."
         )
         bad[idx] = True
+    if seen is not None:  # ids of the earlier chunks of a streamed file
+        fresh = (ids != "") & ~dup
+        earlier = seen.rows_of(ids[fresh].tolist())
+        for idx, first in zip(frame.index[fresh][earlier > 0], earlier[earlier > 0], strict=True):
+            problems.append(
+                f"{source}, row {rows[idx]}, column '{mapping.id}': duplicate id '{ids[idx]}' "
+                f"(first seen in row {first})."
+            )
+            bad[idx] = True
+        seen.add(ids[fresh].tolist(), rows[fresh.to_numpy()].to_numpy())
 
     raw_scores = frame[mapping.score].str.strip()
     numeric = pd.to_numeric(raw_scores, errors="coerce")
     allowed = sorted(scale)
-    for idx in frame.index:
-        value = numeric[idx]
-        if pd.isna(value) or value != int(value) or int(value) not in scale:
-            shown = raw_scores[idx] or "(empty)"
-            problems.append(
-                f"{source}, row {rows[idx]}, column '{mapping.score}': score '{shown}' is not an "
-                f"integer in {allowed[0]}-{allowed[-1]} (scale '{mapping.scale}')."
-            )
-            bad[idx] = True
+    on_scale = numeric.isin([float(s) for s in allowed])  # NaN, 7.5 and 11 are not
+    for idx in frame.index[~on_scale.to_numpy()]:
+        shown = raw_scores[idx] or "(empty)"
+        problems.append(
+            f"{source}, row {rows[idx]}, column '{mapping.score}': score '{shown}' is not an "
+            f"integer in {allowed[0]}-{allowed[-1]} (scale '{mapping.scale}')."
+        )
+        bad[idx] = True
 
     dates = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     if mapping.date is not None:
@@ -305,18 +445,27 @@ def validate_responses(
     return LoadResult(responses=out, mapping=mapping, problems=problems, n_input_rows=len(frame))
 
 
-def load_responses(
+def iter_responses(
     path: str | Path,
     mapping: ColumnMapping | None = None,
     *,
     strict: bool = True,
     encoding: str = "utf-8-sig",
+    chunk_rows: int = 50_000,
     **detect: Any,
-) -> LoadResult:
-    """Read, map and validate a survey export in one call."""
+) -> Iterator[LoadResult]:
+    """Read, map and validate a survey export chunk by chunk (bounded memory for big files).
+
+    The vendor profile and the column mapping come from the first chunk; every chunk is
+    validated against them, row numbers are the file's own and duplicate ids are found across
+    chunks. In strict mode the first chunk with a bad row raises (a caller that writes must
+    write all chunks in one transaction to leave nothing half-written)."""
     from themer.profiles import apply_profile, detect_profile
 
-    frame = read_table(path, encoding=encoding)
+    chunks = iter_table(path, encoding=encoding, chunk_rows=chunk_rows)
+    # profile and column detection look at the first rows: at least DETECT_ROWS of them
+    first = list(itertools.islice(chunks, max(1, -(-DETECT_ROWS // chunk_rows))))
+    frame = pd.concat(first, ignore_index=True) if len(first) > 1 else first[0]
     profile, offset = "mapping", 0
     if mapping is None:
         explicit = any(detect.get(k) for k in ("id_col", "score_col", "text_cols", "date_col"))
@@ -331,6 +480,28 @@ def load_responses(
         else:
             mapping = detect_mapping(frame, source=str(path), **detect)
             profile = "generic"
-    result = validate_responses(frame, mapping, source=str(path), strict=strict,
-                                row_offset=offset)
-    return replace(result, profile=profile)
+    seen = IdIndex()
+    for data in itertools.chain([frame], chunks):
+        result = validate_responses(data, mapping, source=str(path), strict=strict,
+                                    row_offset=offset, seen=seen)
+        offset += len(data)
+        yield replace(result, profile=profile)
+
+
+def load_responses(
+    path: str | Path,
+    mapping: ColumnMapping | None = None,
+    *,
+    strict: bool = True,
+    encoding: str = "utf-8-sig",
+    **detect: Any,
+) -> LoadResult:
+    """Read, map and validate a survey export in one call (all rows in memory)."""
+    parts = list(iter_responses(path, mapping, strict=strict, encoding=encoding, **detect))
+    first = parts[0]
+    return replace(
+        first,
+        responses=pd.concat([p.responses for p in parts], ignore_index=True)
+        if len(parts) > 1 else first.responses,
+        problems=[problem for p in parts for problem in p.problems],
+        n_input_rows=sum(p.n_input_rows for p in parts))

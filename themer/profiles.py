@@ -28,6 +28,9 @@ __all__ = ["PROFILES", "Profile", "apply_profile", "detect_profile"]
 
 _RECOMMEND = re.compile(r"recommend|likely|(?<![a-z])(?:nps|ltr)(?![a-z])", re.IGNORECASE)
 _OTHER = re.compile(r"other|please specify", re.IGNORECASE)
+_OPEN_QUESTION = re.compile(
+    r"reason|why|what would|what (?:one )?(?:feature|thing|change)|comment|feedback|tell us|"
+    r"anything else|explain|improve|suggest|open-ended|verbatim", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,29 @@ def detect_profile(frame: pd.DataFrame) -> Profile | None:
         p.needs_prefix and not any(n.startswith(str(p.segment_prefix)) for n in names))), None)
 
 
-def _is_free_text(values: pd.Series) -> bool:
-    filled = values[values.str.strip() != ""]
-    if filled.empty:
+def _is_multi_select(filled: pd.Series) -> bool:
+    """Cells that list several short choice labels ("Dashboards,Exports"), not sentences."""
+    parts = filled.str.split(r"\s*[,;]\s*", regex=True).explode()
+    parts = parts[parts != ""]
+    if parts.empty or len(parts) < 1.5 * len(filled):  # one label per cell is no multi-select
         return False
-    numeric = pd.to_numeric(filled, errors="coerce").notna().mean()
-    distinct = filled.nunique() / len(filled)
+    return bool(parts.str.split().str.len().max() <= 3 and not parts.str.contains(
+        r"[.!?]", regex=True).any())
+
+
+def _is_free_text(values: pd.Series, question: str) -> bool:
+    """Open-text answers: never numbers or choice lists; short answers ("ok") count when the
+    question reads as open ("reason for your score", "what would it take", "comment")."""
+    filled = values[values.str.strip() != ""]
+    if filled.empty or _is_multi_select(filled):
+        return False
+    if pd.to_numeric(filled, errors="coerce").notna().mean() >= 0.5:
+        return False
+    if _OPEN_QUESTION.search(question):
+        return True
     # answers, not choices: mostly distinct and longer than a choice label
-    return bool(numeric < 0.5 and distinct > 0.5 and filled.str.len().mean() >= 15)
+    distinct = filled.nunique() / len(filled)
+    return bool(distinct > 0.5 and filled.str.len().mean() >= 15)
 
 
 def apply_profile(frame: pd.DataFrame, profile: Profile, *, source: str = "input"
@@ -123,7 +141,8 @@ def apply_profile(frame: pd.DataFrame, profile: Profile, *, source: str = "input
         raise InputFileError(f"{source}: {profile.name} export with no 0-10 'likely to "
                              "recommend' column; pass --score-col.", code="THM132")
     texts = [c for c in candidates if c != score_col and not _OTHER.search(described(c))
-             and not column_key(c).endswith("nps_group") and _is_free_text(data[c])]
+             and not column_key(c).endswith("nps_group")
+             and _is_free_text(data[c], described(c))]
     if not texts:
         raise InputFileError(f"{source}: {profile.name} export with no open-text column; "
                              "pass --text-col.", code="THM133")

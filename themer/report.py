@@ -7,6 +7,7 @@ colour-blind-safe palette; the page prints on A4/Letter without cut charts.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from themer.analyze import ThemeTable
 from themer.classify import UNASSIGNED
 
-__all__ = ["impact_bars", "interval_dots", "quotes_by_theme", "render_eval_report",
-           "render_report", "trend_line", "write_report"]
+__all__ = ["export_charts", "heatmap", "impact_bars", "interval_dots", "padded_range",
+           "quadrant_scatter",
+           "quotes_by_theme", "render_eval_report", "render_report", "trend_line",
+           "write_report"]
 
 CHART_WIDTH = 640
 ROW_HEIGHT = 22
@@ -84,6 +87,104 @@ def trend_line(periods: list[dict[str, Any]]) -> dict[str, Any] | None:
             "width": width, "height": height, "left": left, "bottom": top + inner_h}
 
 
+HEAT_CELL_W = 84
+HEAT_CELL_H = 22
+BLUE, ORANGE = "#0072B2", "#D55E00"
+
+
+def heatmap(row_labels: list[str], column_labels: list[str],
+            values: list[list[float | None]], *, diverging: bool,
+            value_format: str = "{:.0f}", column_notes: dict[str, str] | None = None
+            ) -> dict[str, Any]:
+    """Cells of a labelled heatmap. Sequential: blue, darker = larger. Diverging: orange below
+    zero, blue above, stronger = further from zero. Empty (None) cells are drawn hatched-grey
+    and say "n/a" (too few respondents)."""
+    finite = [abs(v) if diverging else v for row in values for v in row if v is not None]
+    # sequential: the smallest cell is lightest, the largest darkest (differences show even
+    # when every share sits between 8% and 17%); diverging: distance from zero
+    low = 0.0 if diverging else min(finite, default=0.0)
+    span = (max(finite, default=0.0) - low) or 1.0
+    cells = []
+    for i, row in enumerate(values):
+        for j, value in enumerate(row):
+            strength = 0.0 if value is None else min(
+                ((abs(value) if diverging else value) - low) / span, 1.0)
+            colour = ("#eeeeee" if value is None else
+                      (ORANGE if value < 0 else BLUE) if diverging else BLUE)
+            cells.append({
+                "row": row_labels[i], "column": column_labels[j], "value": value,
+                "x": LABEL_WIDTH + j * HEAT_CELL_W, "y": 40 + i * HEAT_CELL_H,
+                "fill": colour, "opacity": 1.0 if value is None else 0.1 + 0.9 * strength,
+                "text": "n/a" if value is None else value_format.format(value),
+                "dark": value is not None and strength > 0.55})
+    return {"cells": cells, "rows": [{"label": r, "y": 40 + i * HEAT_CELL_H}
+                                     for i, r in enumerate(row_labels)],
+            "columns": [{"label": c, "note": (column_notes or {}).get(c, ""),
+                         "x": LABEL_WIDTH + j * HEAT_CELL_W + HEAT_CELL_W / 2}
+                        for j, c in enumerate(column_labels)],
+            "cell_w": HEAT_CELL_W, "cell_h": HEAT_CELL_H,
+            "width": LABEL_WIDTH + len(column_labels) * HEAT_CELL_W + 10,
+            "height": 50 + len(row_labels) * HEAT_CELL_H}
+
+
+def _nice_step(span: float) -> float:
+    """A round tick step giving 4-10 ticks over ``span``."""
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500):
+        if span / step <= 10:
+            return float(step)
+    return max(span / 5, 1.0)
+
+
+def _steps(low: float, high: float, step: float) -> list[float]:
+    first = step * -(-low // step)  # the first multiple of step at or above low
+    return [first + k * step for k in range(int((high - first) // step) + 1)]
+
+
+def padded_range(values: list[float], *, pad: float = 10.0, limits: tuple[float, float] = (
+        -100.0, 100.0)) -> tuple[float, float]:
+    """An axis range around ``values`` rounded out to tens, within ``limits``."""
+    if not values:
+        return limits
+    low = max(limits[0], 10 * ((min(values) - pad) // 10))
+    high = min(limits[1], 10 * -(-(max(values) + pad) // 10))
+    return (low, high) if high > low else limits
+
+
+def quadrant_scatter(points: list[dict[str, Any]], *, x_range: tuple[float, float],
+                     y_range: tuple[float, float], x_cut: float, y_cut: float,
+                     quadrants: tuple[str, str, str, str]) -> dict[str, Any]:
+    """Labelled points on two axes split into four quadrants at (x_cut, y_cut).
+
+    ``points``: dicts with ``label``, ``x``, ``y`` (values outside the ranges are clamped).
+    ``quadrants``: names of top-left, top-right, bottom-left, bottom-right."""
+    width, height, left, top, right, bottom = CHART_WIDTH, 360, 60, 20, 20, 40
+    inner_w, inner_h = width - left - right, height - top - bottom
+    (x0, x1), (y0, y1) = x_range, y_range
+
+    def sx(v: float) -> float:
+        return left + inner_w * (min(max(v, x0), x1) - x0) / ((x1 - x0) or 1.0)
+
+    def sy(v: float) -> float:
+        return top + inner_h * (y1 - min(max(v, y0), y1)) / ((y1 - y0) or 1.0)
+
+    x_step = _nice_step(x1 - x0)
+    y_step = _nice_step(y1 - y0)
+    x_ticks = [{"value": v, "x": sx(v)} for v in _steps(x0, x1, x_step)]
+    y_ticks = [{"value": v, "y": sy(v)} for v in _steps(y0, y1, y_step)]
+    placed = [{**p, "cx": sx(p["x"]), "cy": sy(p["y"]),
+               "right": p["x"] >= x_cut, "upper": p["y"] >= y_cut} for p in points]
+    cut_x, cut_y = sx(x_cut), sy(y_cut)
+    names = [{"text": quadrants[0], "x": left + 6, "y": top + 14, "anchor": "start"},
+             {"text": quadrants[1], "x": width - right - 6, "y": top + 14, "anchor": "end"},
+             {"text": quadrants[2], "x": left + 6, "y": top + inner_h - 6, "anchor": "start"},
+             {"text": quadrants[3], "x": width - right - 6, "y": top + inner_h - 6,
+              "anchor": "end"}]
+    return {"points": placed, "cut_x": cut_x, "cut_y": cut_y, "names": names,
+            "x_ticks": x_ticks, "y_ticks": y_ticks,
+            "left": left, "top": top, "inner_w": inner_w, "inner_h": inner_h,
+            "width": width, "height": height}
+
+
 def quotes_by_theme(tags: pd.DataFrame, responses: pd.DataFrame, kind: str = "area",
                     per_group: tuple[tuple[str, int], ...] = (("detractor", 2), ("promoter", 1))
                     ) -> dict[str, list[dict[str, str]]]:
@@ -113,9 +214,12 @@ def quotes_by_theme(tags: pd.DataFrame, responses: pd.DataFrame, kind: str = "ar
 def render_report(table: ThemeTable, *, title: str, context: dict[str, Any],
                   quotes: dict[str, list[dict[str, str]]] | None = None,
                   periods: list[dict[str, Any]] | None = None,
-                  candidates: list[dict[str, Any]] | None = None) -> str:
+                  candidates: list[dict[str, Any]] | None = None,
+                  sections: dict[str, Any] | None = None,
+                  filters: dict[str, str] | None = None) -> str:
     """HTML text of the report: overall NPS, P/P/D bar, impact and interval charts, trend,
-    theme tables per kind with quotes, discovery candidates."""
+    segment and adoption heatmaps, adoption quadrants, priorities, theme tables per kind with
+    quotes, discovery candidates. ``sections``: from ``themer.report_sections``."""
     template = _environment().get_template("report.html.j2")
     data = table.to_dict()
     by_kind: dict[str, list[dict[str, Any]]] = {"area": [], "type": [], "area_type": []}
@@ -126,7 +230,29 @@ def render_report(table: ThemeTable, *, title: str, context: dict[str, Any],
                            impact=impact_bars(by_kind["area"]),
                            intervals=interval_dots(by_kind["area"], data["overall"]["nps"]),
                            trend=trend_line(periods or []), quotes=quotes or {},
-                           candidates=candidates or [])
+                           candidates=candidates or [], sections=sections or {},
+                           filters=filters or {})
+
+
+_CHART = re.compile(r'<svg class="chart" id="([a-z0-9-]+)"(.*?)</svg>', re.DOTALL)
+
+
+def export_charts(html: str, directory: str | Path) -> list[Path]:
+    """Write every chart of a rendered report as a standalone SVG file (for slide decks).
+
+    The charts carry their colours as attributes, so they look the same outside the page."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for match in _CHART.finditer(html):
+        name, body = match.group(1), match.group(2)
+        svg = ('<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg"'
+               ' style="font-family: Helvetica, Arial, sans-serif; font-size: 11px; '
+               f'background: #fff"{body}</svg>\n')
+        path = directory / f"{name}.svg"
+        write_report(path, svg)
+        written.append(path)
+    return written
 
 
 def _environment() -> Environment:

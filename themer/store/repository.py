@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -43,6 +43,7 @@ __all__ = ["MAX_COMMENT_CHARS", "Filters", "IngestResult", "ResponseIn", "Scope"
 
 MAX_QUESTIONS = 10
 MAX_SEGMENTS = 50
+INSERT_ROWS = 1_000  # rows per INSERT statement
 Scope = Literal["read", "write", "admin"]
 SCOPE_RANK = {"read": 0, "write": 1, "admin": 2}
 KEY_PREFIX_CHARS = 12
@@ -95,12 +96,15 @@ class ResponseIn(BaseModel):
 def responses_from_frame(frame: pd.DataFrame, *, scale: Literal["nps", "stars5"],
                          source: str) -> list[ResponseIn]:
     """``themer.io.load_responses`` rows as ``ResponseIn`` (for imports into the store)."""
-    dates = pd.to_datetime(frame["date"], errors="coerce") if "date" in frame.columns else None
+    if "date" in frame.columns:
+        parsed = pd.to_datetime(frame["date"], errors="coerce")
+        days: list[date | None] = [None if pd.isna(d) else d for d in parsed.dt.date.tolist()]
+    else:
+        days = [None] * len(frame)
     questions = [c for c in frame.columns if c.startswith("text:")]
     segments = [c for c in frame.columns if c.startswith("segment:")]
     items = []
-    for i, row in enumerate(frame.to_dict(orient="records")):
-        when = None if dates is None or pd.isna(dates.iloc[i]) else dates.iloc[i].date()
+    for when, row in zip(days, frame.to_dict(orient="records"), strict=True):
         items.append(ResponseIn(
             id=str(row["response_id"]), source=source, score=int(row["score"]), scale=scale,
             survey_type=str(row.get("survey_type") or "unspecified"), responded_at=when,
@@ -171,21 +175,42 @@ class Store:
         Safe under concurrent retries: the unique key and ON CONFLICT DO NOTHING make a second
         insert of the same response a no-op, never a duplicate row.
         """
-        keys = list(dict.fromkeys((item.source, item.id) for item in items))
         with self.sessions.begin() as session:
-            before = self._ids(session, keys)
-            fresh = [item for item in items if (item.source, item.id) not in before]
-            if fresh:
-                rows = [{"source": i.source, "source_response_id": i.id, "score": i.score,
-                         "scale": i.scale, "category": i.category, "survey_id": i.survey_id,
-                         "survey_type": i.survey_type, "respondent_id": i.respondent_id,
-                         "responded_at": i.responded_at, "comments": i.comments,
-                         "segments": i.segments, "raw": i.model_dump(mode="json"),
-                         "import_batch": import_batch, "created_at": datetime.now(UTC)}
-                        for i in {(i.source, i.id): i for i in fresh}.values()]
-                session.execute(self.insert_ignoring_duplicates(
-                    ResponseRow, "source", "source_response_id").values(rows))
-            after = self._ids(session, keys)
+            return self._ingest(session, items, import_batch)
+
+    def ingest_all(self, batches: Iterable[Sequence[ResponseIn]], *,
+                   import_batch: str | None = None) -> tuple[list[int], int]:
+        """Ingest a stream of batches in one transaction: (ids created, count already stored).
+
+        An exception raised while the batches are produced (a bad row of a streamed file)
+        rolls every batch back: an import is written whole or not at all."""
+        created: list[int] = []
+        existing = 0
+        with self.sessions.begin() as session:
+            for items in batches:
+                for result in self._ingest(session, items, import_batch):
+                    if result.created:
+                        created.append(result.id)
+                    else:
+                        existing += 1
+        return created, existing
+
+    def _ingest(self, session: Session, items: Sequence[ResponseIn],
+                import_batch: str | None) -> list[IngestResult]:
+        keys = list(dict.fromkeys((item.source, item.id) for item in items))
+        before = self._ids(session, keys)
+        fresh = {(i.source, i.id): i for i in items if (i.source, i.id) not in before}
+        rows = [{"source": i.source, "source_response_id": i.id, "score": i.score,
+                 "scale": i.scale, "category": i.category, "survey_id": i.survey_id,
+                 "survey_type": i.survey_type, "respondent_id": i.respondent_id,
+                 "responded_at": i.responded_at, "comments": i.comments,
+                 "segments": i.segments, "raw": i.model_dump(mode="json"),
+                 "import_batch": import_batch, "created_at": datetime.now(UTC)}
+                for i in fresh.values()]
+        insert = self.insert_ignoring_duplicates(ResponseRow, "source", "source_response_id")
+        for start in range(0, len(rows), INSERT_ROWS):  # bounded statements (SQLite's limit)
+            session.execute(insert, rows[start:start + INSERT_ROWS])
+        after = self._ids(session, keys)
         return [IngestResult(after[key], key[0], key[1], key not in before) for key in keys]
 
     @staticmethod
