@@ -17,13 +17,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -48,6 +48,7 @@ from themer.io import load_mapping, load_responses
 from themer.payloads import adoption_payload, priorities_payload, trends_payload
 from themer.priorities import load_roadmap, recovery_counts
 from themer.priorities import priorities as rank_priorities
+from themer.report_sections import report_html
 from themer.segment import StatementSplitter
 from themer.segments import segment_table
 from themer.store.db import ping
@@ -55,6 +56,7 @@ from themer.store.discovery import (
     DISCOVER,
     create_discover_job,
     discovery_run,
+    latest_run,
     record_decision,
     stored_decisions,
 )
@@ -196,11 +198,11 @@ def _filters(survey_type: str | None, date_from: date | None, date_to: date | No
     return Filters(survey_type, date_from, date_to, tuple(pairs))
 
 
-def _one_survey_group(engine: Engine, filters: Filters, version_id: int
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+def _one_survey_group(engine: Engine, filters: Filters, version_id: int, *,
+                      with_text: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """(responses, tags, survey type) for an analysis: 404 if none match, 422 if the filters
     leave several survey types (relationship and transactional NPS are never pooled)."""
-    responses, tags = engine.store.analysis_frames(filters, version_id)
+    responses, tags = engine.store.analysis_frames(filters, version_id, with_text=with_text)
     if responses.empty:
         raise ApiError(404, "THM623", "no responses match these filters")
     groups = survey_groups(responses)
@@ -506,6 +508,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                  impact_cut=impact_cut)
         return {"survey_type": group, **priorities_payload(
             table, ranked, recovery_question=question, edge_share=edge_share)}
+
+    @app.get("/v1/report", tags=["analytics"], response_class=HTMLResponse)
+    def report(request: Request, _: Annotated[ApiKey, Depends(require("read"))],
+               survey_type: str | None = None, date_from: date | None = None,
+               date_to: date | None = None,
+               segment: Annotated[list[str] | None, Query(max_length=20)] = None,
+               min_n: Annotated[int, Query(ge=1, le=100_000)] = 30,
+               discovery: bool = True) -> HTMLResponse:
+        """The self-contained HTML report of the stored responses (`themer report`): the
+        roadmap is the active taxonomy's `roadmap:` section, the candidates those of the latest
+        discovery run."""
+        engine = _engine(request)
+        version = engine.active()
+        filters = _filters(survey_type, date_from, date_to, segment)
+        responses, tags, group = _one_survey_group(engine, filters, version.id,
+                                                   with_text=True)
+        taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
+        plan = load_roadmap(None, taxonomy)
+        run = latest_run(engine.store) if discovery else None
+        shown = {"survey type": group, "respondents": str(len(responses)),
+                 **({"from": str(date_from)} if date_from else {}),
+                 **({"to": str(date_to)} if date_to else {}),
+                 **({"segment": ", ".join(segment)} if segment else {})}
+        html = report_html(
+            theme_table(responses, tags, min_n=min_n), tags, responses,
+            context={"source": "themer store", "taxonomy": f"v{version.version}",
+                     "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")},
+            filters=shown, min_n=min_n,
+            candidates=run.result.get("candidates", []) if run is not None else [],
+            roadmap=plan if plan.effort or plan.planned else None)
+        return HTMLResponse(html)
 
     @app.get("/v1/taxonomy", tags=["taxonomy"])
     def taxonomy(request: Request, _: Annotated[ApiKey, Depends(require("read"))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,6 +254,21 @@ def test_imports_big_batches_and_analytics_routes(
     assert ranked["priorities"]
     assert [p["rank"] for p in ranked["priorities"]] == list(
         range(1, len(ranked["priorities"]) + 1))
+
+    page = test_client.get("/v1/report", headers=read, params={
+        "survey_type": "unspecified", "min_n": 1, "segment": "plan=pro"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    quotes = re.findall(r"“(.*?)”", html)  # verbatims come from the stored statements
+    assert "Love the dashboards" in quotes
+    assert not any("Search never finds" in q for q in quotes)  # free plan: filtered out
+    assert 'id="trend-chart"' in html
+    assert 'id="impact-chart"' in html
+    assert "segment <strong>plan=pro</strong>" in html  # the filters are echoed
+    assert test_client.get("/v1/report", headers=read, params={
+        "survey_type": "nope"}).status_code == 404
+    assert test_client.get("/v1/report").status_code == 401
 
     assert test_client.get("/metrics").status_code == 401
     metrics = test_client.get("/metrics", headers=read).text

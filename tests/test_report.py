@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from themer.report import impact_bars, interval_dots, quotes_by_theme, trend_line
+from themer.io import detect_segments
+from themer.report import (
+    export_charts,
+    heatmap,
+    impact_bars,
+    interval_dots,
+    padded_range,
+    quadrant_scatter,
+    quotes_by_theme,
+    trend_line,
+)
+from themer.report_sections import segment_theme_shares
 
 ROWS = [{"theme": "a", "impact": -4.0, "nps": -30.0, "ci_low": -50.0, "ci_high": -10.0,
          "small_n": False},
@@ -64,3 +78,71 @@ def test_quotes_pick_confident_detractors_and_promoters_without_repeats() -> Non
     assert quotes["billing"] == [{"group": "detractor", "text": "too pricey. "},
                                  {"group": "detractor", "text": "Invoices are wrong."},
                                  {"group": "promoter", "text": "Fair price."}]
+
+
+def test_heatmap_shades_from_smallest_to_largest_and_marks_empty_cells() -> None:
+    chart = heatmap(["a", "b"], ["x", "y"], [[10.0, 20.0], [None, 15.0]], diverging=False,
+                    value_format="{:.0f}%", column_notes={"x": "n=40"})
+    cells = {(c["row"], c["column"]): c for c in chart["cells"]}
+    assert cells[("a", "x")]["opacity"] < cells[("b", "y")]["opacity"] < cells[("a", "y")][
+        "opacity"]
+    assert cells[("b", "x")]["text"] == "n/a"
+    assert cells[("a", "y")]["text"] == "20%"
+    assert chart["columns"][0]["note"] == "n=40"
+    gaps = heatmap(["f"], ["x", "y"], [[-10.0, 5.0]], diverging=True)
+    negative, positive = gaps["cells"]
+    assert negative["fill"] != positive["fill"]  # two hues around zero
+    assert negative["opacity"] > positive["opacity"]  # further from zero, stronger
+
+
+@given(st.lists(st.tuples(st.floats(-500, 500), st.floats(-500, 500)), min_size=1,
+                max_size=20))
+def test_quadrant_points_stay_in_the_plot_and_on_their_side(points: list[tuple[float, float]]
+                                                             ) -> None:
+    chart = quadrant_scatter([{"label": str(i), "x": x, "y": y} for i, (x, y) in
+                              enumerate(points)], x_range=(0, 100), y_range=(-50, 50),
+                             x_cut=40, y_cut=10, quadrants=("a", "b", "c", "d"))
+    left, top = chart["left"], chart["top"]
+    for p in chart["points"]:
+        assert left <= p["cx"] <= left + chart["inner_w"]
+        assert top <= p["cy"] <= top + chart["inner_h"]
+        assert (p["cx"] >= chart["cut_x"]) == p["right"] or p["x"] > 100 or p["x"] < 0
+        assert (p["cy"] <= chart["cut_y"]) == p["upper"] or p["y"] > 50 or p["y"] < -50
+    assert next(t["value"] for t in chart["x_ticks"]) == 0
+    assert padded_range([12.0, 31.0]) == (0.0, 50.0)
+    assert padded_range([-95.0, 99.0]) == (-100.0, 100.0)
+
+
+def test_exported_charts_are_standalone_svg(tmp_path: Path) -> None:
+    html = ('<p>x</p><svg class="chart" id="impact-chart" viewBox="0 0 10 10"><rect '
+            'fill="#0072B2"/></svg><svg class="chart" id="trend-chart"><circle/></svg>')
+    written = export_charts(html, tmp_path / "charts")
+    assert [p.name for p in written] == ["impact-chart.svg", "trend-chart.svg"]
+    text = written[0].read_text(encoding="utf-8")
+    assert text.startswith("<?xml")
+    assert 'xmlns="http://www.w3.org/2000/svg"' in text
+    assert 'viewBox="0 0 10 10"' in text
+    assert text.rstrip().endswith("</svg>")
+
+
+def test_segment_theme_shares_count_each_groups_respondents() -> None:
+    responses = pd.DataFrame({"response_id": ["1", "2", "3", "4", "5"],
+                              "segment:plan": ["pro", "pro", "free", "pro", ""]})
+    mentions = pd.DataFrame({"theme": ["billing", "billing", "search", "billing"],
+                             "position": [0, 2, 2, 4]})
+    values, sizes, shares = segment_theme_shares(responses, mentions, "plan",
+                                                 ["billing", "search"])
+    assert values == ["pro", "free"]
+    assert sizes == [3, 1]
+    assert shares[0].tolist() == pytest.approx([100 / 3, 100.0])
+    assert shares[1].tolist() == [0.0, 100.0]
+
+
+def test_plain_exports_get_their_segments_and_feature_flags_detected() -> None:
+    frame = pd.DataFrame({
+        "plan": ["pro", "free", "pro", "free", "team", "pro"],
+        "uses_dashboards": ["1", "0", "1", "1", "", "0"],
+        "weekly_logins": ["3", "14", "7", "1", "9", "4"],  # a measure, not a segment
+        "signup_date": [f"2024-0{i + 1}-01" for i in range(6)],  # all different
+        "note": ["a b c d e f g h", "i", "j", "k", "l", "m"]})
+    assert detect_segments(frame) == {"plan": "plan", "feature:dashboards": "uses_dashboards"}

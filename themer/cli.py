@@ -44,14 +44,8 @@ from themer.payloads import adoption_payload, priorities_payload, records, trend
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
 from themer.priorities import priorities as rank_priorities
-from themer.report import (
-    export_charts,
-    quotes_by_theme,
-    render_eval_report,
-    render_report,
-    write_report,
-)
-from themer.report_sections import report_sections
+from themer.report import export_charts, render_eval_report, write_report
+from themer.report_sections import report_html
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
 from themer.store.jobs import create_retag_job, create_tag_job, get_job, run_worker
@@ -61,7 +55,6 @@ from themer.store.repository import ResponseIn, Store, responses_from_frame
 from themer.tagger import TAG_COLUMNS, Tagger, find_head
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
-from themer.trends import nps_by_period
 from themer.validation import fix_check, launch_check
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
@@ -444,18 +437,10 @@ def _write_report_files(report: Path, charts: Path | None, table: ThemeTable,
                         context: dict[str, str], min_n: int, discovery: Path | None,
                         roadmap: Roadmap | None, filters: dict[str, str]) -> None:
     """The HTML report (and with ``charts``, its charts as SVG files for slides)."""
-    dated = "date" in responses and responses["date"].notna().any()
-    periods = [asdict(p) for p in nps_by_period(responses, min_n=min_n)] if dated else []
-    candidates = (_read_json(discovery).get("candidates", [])[:20]
+    candidates = (_read_json(discovery).get("candidates", [])
                   if discovery is not None else [])
-    quotes = {}
-    if "statement" in tags.columns:
-        quotes = quotes_by_theme(tags, responses, "area") | quotes_by_theme(tags, responses,
-                                                                             "type")
-    html = render_report(table, title="themer theme report", context=context, quotes=quotes,
-                         periods=periods, candidates=candidates, filters=filters,
-                         sections=report_sections(responses, tags, table, min_n=min_n,
-                                                  roadmap=roadmap))
+    html = report_html(table, tags, responses, context=context, filters=filters, min_n=min_n,
+                       candidates=candidates, roadmap=roadmap)
     write_report(report, html)
     err.print(f"wrote {report}", highlight=False)
     if charts is not None:
@@ -1655,17 +1640,19 @@ def import_(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
     parts = batches()
     first = next(parts)  # an unreadable or empty file fails here, before a store is opened
     store = Store.open(settings.store_url())
+    version = store.active_taxonomy()
+    # a missing or bad taxonomy must fail before the rows are stored, not after
+    first_taxonomy = load_taxonomy(settings.taxonomy) if version is None else None
     # one transaction: a bad row in the last chunk (strict mode) leaves the store untouched
     created, existing = store.ingest_all(itertools.chain([first], parts),
                                          import_batch=uuid.uuid4().hex)
     if tally.problems:
         err.print(f"{tally.problems} problem(s); {tally.kept} of {tally.rows} rows kept.",
                   highlight=False)
-    version = store.active_taxonomy()
     if version is None:
-        path = settings.taxonomy
-        version = store.activate_taxonomy(load_taxonomy(path), path.read_text(encoding="utf-8"),
-                                          author="themer import")
+        assert first_taxonomy is not None
+        version = store.activate_taxonomy(first_taxonomy, settings.taxonomy.read_text(
+            encoding="utf-8"), author="themer import")
     job = create_tag_job(store, version.id, created, f"import {input.name}")
     err.print(f"stored {len(created)} new responses ({existing} already there); job {job.id} "
               "tags them", highlight=False)

@@ -17,9 +17,10 @@ import pandas as pd
 from themer.adoption import FEATURE_COLUMN, adoption_table, gap_matrix
 from themer.analyze import ThemeTable, theme_mentions
 from themer.priorities import Roadmap, priorities, recovery_counts
-from themer.report import heatmap, padded_range, quadrant_scatter
+from themer.report import heatmap, padded_range, quadrant_scatter, quotes_by_theme, render_report
+from themer.trends import nps_by_period
 
-__all__ = ["report_sections", "segment_theme_shares"]
+__all__ = ["report_html", "report_sections", "segment_theme_shares"]
 
 MAX_SEGMENTS = 4  # heatmaps drawn; the JSON of `themer segments` has them all
 MAX_VALUES = 8  # segment values per heatmap, the largest groups
@@ -124,3 +125,22 @@ def report_sections(responses: pd.DataFrame, tags: pd.DataFrame, table: ThemeTab
     if roadmap is not None:
         sections["priorities"] = _priorities(table, tags, responses, roadmap, recovery_question)
     return sections
+
+
+def report_html(table: ThemeTable, tags: pd.DataFrame, responses: pd.DataFrame, *,
+                context: dict[str, str], filters: dict[str, str], min_n: int,
+                candidates: list[dict[str, Any]] | None = None,
+                roadmap: Roadmap | None = None, title: str = "themer theme report") -> str:
+    """The whole report (CLI and API): trend, quotes (when the tags carry the statement text),
+    analyst sections and discovery candidates around the theme table."""
+    dated = "date" in responses and pd.to_datetime(responses["date"], errors="coerce"
+                                                   ).notna().any()
+    periods = [asdict(p) for p in nps_by_period(responses, min_n=min_n)] if dated else []
+    quotes = {}
+    if "statement" in tags.columns and "confidence" in tags.columns:
+        quotes = quotes_by_theme(tags, responses, "area") | quotes_by_theme(tags, responses,
+                                                                             "type")
+    return render_report(table, title=title, context=context, quotes=quotes, periods=periods,
+                         candidates=(candidates or [])[:20], filters=filters,
+                         sections=report_sections(responses, tags, table, min_n=min_n,
+                                                  roadmap=roadmap))

@@ -317,9 +317,10 @@ class Store:
 
     # --- analysis --------------------------------------------------------------------------
 
-    def analysis_frames(self, filters: Filters, taxonomy_version_id: int
-                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(responses, tags) in the shapes of ``themer.io`` and the tagger, for the analyses."""
+    def analysis_frames(self, filters: Filters, taxonomy_version_id: int, *,
+                        with_text: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(responses, tags) in the shapes of ``themer.io`` and the tagger, for the analyses
+        (``with_text``: the tags also carry ``statement`` and ``confidence``, for quotes)."""
         query = filters.apply(select(ResponseRow.id, ResponseRow.category,
                                      ResponseRow.survey_type, ResponseRow.responded_at,
                                      ResponseRow.segments))
@@ -338,13 +339,16 @@ class Store:
                 **{f"segment:{n}": [str(r.segments.get(n, "")) for r in rows] for n in names}})
             tag_rows = session.execute(
                 select(StatementRow.response_id, StatementRow.id, StatementRow.question,
-                       TagRow.kind, TagRow.label)
+                       TagRow.kind, TagRow.label,
+                       *((StatementRow.text, TagRow.confidence) if with_text else ()))
                 .join(TagRow, TagRow.statement_id == StatementRow.id)
                 .where(TagRow.taxonomy_version_id == taxonomy_version_id)
                 .where(StatementRow.response_id.in_(
                     filters.apply(select(ResponseRow.id)).scalar_subquery()))).all()
-        tags = pd.DataFrame(tag_rows, columns=["response_id", "statement_id", "question", "kind",
-                                               "label"]).astype(str)
+        columns = ["response_id", "statement_id", "question", "kind", "label"]
+        tags = pd.DataFrame(tag_rows, columns=[
+            *columns, *(("statement", "confidence") if with_text else ())])
+        tags[columns] = tags[columns].astype(str)
         return responses, tags
 
     def theme_comments(self, theme: str, kind: str, taxonomy_version_id: int, filters: Filters,
