@@ -139,3 +139,31 @@ def test_tag_output_formats_match_csv(env: Path, survey_csv: Path, suffix: str) 
     assert got["label"].tolist() == expected["label"].tolist()
     assert got["start"].astype(int).tolist() == expected["start"].tolist()
     assert got["confidence"].astype(float).round(4).tolist() == expected["confidence"].tolist()
+
+
+def test_every_command_has_a_one_line_help() -> None:
+    import typer.main
+
+    listed = runner.invoke(app, ["--help"])
+    assert listed.exit_code == 0
+    group = typer.main.get_command(app)
+    names = sorted(group.commands)  # type: ignore[attr-defined]
+    assert {"import", "report", "themes", "discover", "doctor", "segments"} <= set(names)
+    for name in names:
+        assert name in listed.output
+        assert (group.commands[name].get_short_help_str() or "").strip(), name  # type: ignore[attr-defined]
+
+
+def test_quiet_json_to_stdout_for_scripts(env: Path, survey_csv: Path) -> None:
+    result = runner.invoke(app, ["--quiet", "segments", str(survey_csv), "--survey-type",
+                                 "relationship", "--segment", "plan=plan", "--min-n", "2",
+                                 "--json", "-"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # nothing but the JSON on standard output
+    assert data["overall"]["n"] == 10
+    assert "themer_version" in data
+    assert "profile:" not in result.stderr  # --quiet: no notes
+    assert "NPS by" not in result.stdout
+    failed = runner.invoke(app, ["--quiet", "segments", str(env / "missing.csv")])
+    assert failed.exit_code == 2
+    assert "file not found" in failed.stderr  # errors still print

@@ -20,7 +20,14 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from themer import __version__
@@ -60,7 +67,8 @@ from themer.validation import fix_check, launch_check
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   help="themer: turn NPS comments into a theme table.")
 out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, soft_wrap=True)  # never break messages mid-path
+err = Console(stderr=True, soft_wrap=True)  # progress and notes; never break messages mid-path
+problems = Console(stderr=True, soft_wrap=True)  # errors: printed even with --quiet
 F = TypeVar("F", bound=Callable[..., Any])
 
 IdCol = Annotated[str | None, typer.Option("--id-col", help="Response id column.")]
@@ -78,7 +86,8 @@ PoolOpt = Annotated[bool, typer.Option("--pool", help="Pool all survey types (ex
 HeadOpt = Annotated[list[Path] | None, typer.Option("--head", help="Trained head folder.")]
 EncodingOpt = Annotated[str, typer.Option("--encoding", help="Input text encoding.")]
 MinNOpt = Annotated[int | None, typer.Option("--min-n", help="Flag groups smaller than this.")]
-JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON.")]
+JsonOpt = Annotated[Path | None, typer.Option(
+    "--json", help="Also write the result as JSON to this file; '-': to standard output.")]
 TagsOpt = Annotated[Path | None, typer.Option(
     "--tags", help="Tag rows from `themer tag` (else the input is tagged now).")]
 KindOpt = Annotated[str, typer.Option("--kind", help="Themes: area, type or area_type.")]
@@ -92,27 +101,39 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # `--json -`: standard output carries only the JSON; the tables go to standard error
+        out.file = sys.stderr if str(kwargs.get("json_out")) == "-" else None  # type: ignore[assignment]
         try:
             return func(*args, **kwargs)
         except ThemerError as exc:
-            err.print(f"[bold red]error[/] {exc}", markup=True, highlight=False)
+            problems.print(f"[bold red]error[/] {exc}", markup=True, highlight=False)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if os.environ.get("THEMER_DEBUG"):
                 raise
-            err.print(f"internal error: {type(exc).__name__}: {exc} "
-                      "(set THEMER_DEBUG=1 for the traceback and report it)", highlight=False)
+            problems.print(f"internal error: {type(exc).__name__}: {exc} "
+                           "(set THEMER_DEBUG=1 for the traceback and report it)",
+                           highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def _progress() -> Progress:
+    """A progress bar with the time left, on a terminal only (never in pipes or with --quiet)."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, transient=True,
-                    disable=not err.is_terminal)
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                    console=err, transient=True, disable=not err.is_terminal or err.quiet)
+
+
+@app.callback()
+def options(quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bars or notes on standard error; errors still "
+        "print. For scripts, with --json -.")] = False) -> None:
+    """themer: turn NPS comments into a theme table."""
+    err.quiet = quiet
 
 
 def _segments(segment: list[str] | None) -> dict[str, str]:
@@ -416,16 +437,10 @@ def themes(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
                f"{tax.source} v{tax.version}", "classifier": f"areas {tagger.sources['area']}, "
                f"types {tagger.sources['type']}", "model": tagger.encoder.model_id,
                "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    if json_out is not None:
-        payload = {"survey_type": group, "pooled": pool, **table.to_dict(),
-                   "taxonomy": {"source": tax.source, "version": tax.version,
-                                "hash": tax.content_hash},
-                   "classifier": tagger.sources, "model_id": tagger.encoder.model_id,
-                   "themer_version": __version__}
-        tmp = _atomic_path(json_out)
-        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        tmp.replace(json_out)
-        err.print(f"wrote {json_out}", highlight=False)
+    _save_json(json_out, {"survey_type": group, "pooled": pool, **table.to_dict(),
+                          "taxonomy": {"source": tax.source, "version": tax.version,
+                                       "hash": tax.content_hash},
+                          "classifier": tagger.sources, "model_id": tagger.encoder.model_id})
     if report is not None:
         _write_report_files(report, None, table, tags, responses, context=context,
                             min_n=min_n or settings.min_n, discovery=discovery, roadmap=None,
@@ -1378,10 +1393,17 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _save_json(path: Path | None, payload: dict[str, Any]) -> None:
-    """--json output of an analysis command: the payload plus themer's version, atomically."""
-    if path is not None:
-        _write_json(path, {**payload, "themer_version": __version__})
-        err.print(f"wrote {path}", highlight=False)
+    """--json output of an analysis command: the payload plus themer's version, atomically;
+    ``--json -`` writes it to standard output (the tables then go to standard error)."""
+    if path is None:
+        return
+    data = {**payload, "themer_version": __version__}
+    if str(path) == "-":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.flush()
+        return
+    _write_json(path, data)
+    err.print(f"wrote {path}", highlight=False)
 
 
 def _read_json(path: Path) -> Any:
