@@ -91,6 +91,12 @@ JsonOpt = Annotated[Path | None, typer.Option(
 TagsOpt = Annotated[Path | None, typer.Option(
     "--tags", help="Tag rows from `themer tag` (else the input is tagged now).")]
 KindOpt = Annotated[str, typer.Option("--kind", help="Themes: area, type or area_type.")]
+WhereOpt = Annotated[list[str] | None, typer.Option(
+    "--where", help="COLUMN=VALUE: only these respondents; repeat.")]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="YYYY-MM-DD: responses on or after (needs a date column).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD: responses on or "
+                                              "before.")]
 NormalizeOpt = Annotated[bool, typer.Option(
     "--normalize-labels", help="Match gold labels to taxonomy ids case- and punctuation-"
     "insensitively ('APP USABILITY' -> app_usability).")]
@@ -478,12 +484,7 @@ def report(input: Path, output: Annotated[Path, typer.Option("-o", "--output",
            discovery: Annotated[Path | None, typer.Option(
                "--discovery", help="A `themer discover --json` file: adds its candidates.")
            ] = None,
-           where: Annotated[list[str] | None, typer.Option(
-               "--where", help="COLUMN=VALUE: only these respondents; repeat.")] = None,
-           since: Annotated[str | None, typer.Option(
-               "--since", help="YYYY-MM-DD: responses on or after.")] = None,
-           until: Annotated[str | None, typer.Option(
-               "--until", help="YYYY-MM-DD: responses on or before.")] = None,
+           where: WhereOpt = None, since: SinceOpt = None, until: UntilOpt = None,
            charts: Annotated[Path | None, typer.Option(
                "--charts", help="Also write each chart as an SVG file in this folder.")
            ] = None,
@@ -916,13 +917,7 @@ def discover(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
              category: Annotated[list[str] | None, typer.Option(
                  "--category", help="Only promoter / passive / detractor respondents; repeat.")
              ] = None,
-             where: Annotated[list[str] | None, typer.Option(
-                 "--where", help="COLUMN=VALUE: only these respondents; repeat.")] = None,
-             since: Annotated[str | None, typer.Option(
-                 "--since", help="YYYY-MM-DD: responses on or after (needs a date column).")
-             ] = None,
-             until: Annotated[str | None, typer.Option(
-                 "--until", help="YYYY-MM-DD: responses on or before.")] = None,
+             where: WhereOpt = None, since: SinceOpt = None, until: UntilOpt = None,
              min_cluster_size: Annotated[int | None, typer.Option(
                  "--min-cluster-size", min=2, max=100_000,
                  help="Default: 0.4% of the distinct statements, 5..100.")] = None,

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Engine, Select, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Engine, Select, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -216,12 +216,18 @@ class Store:
     @staticmethod
     def _ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}
-        for start in range(0, len(keys), 500):  # bounded IN lists
-            chunk = keys[start:start + 500]
-            rows = session.execute(
-                select(ResponseRow.source, ResponseRow.source_response_id, ResponseRow.id)
-                .where(tuple_(ResponseRow.source, ResponseRow.source_response_id).in_(chunk)))
-            found.update({(s, r): i for s, r, i in rows})
+        by_source: dict[str, list[str]] = {}
+        for source, response_id in keys:
+            by_source.setdefault(source, []).append(response_id)
+        # source = ? AND id IN (...): the unique index answers it (a row-value IN list made
+        # SQLite scan the table once per query, so big imports slowed down as they grew)
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                rows = session.execute(
+                    select(ResponseRow.source_response_id, ResponseRow.id)
+                    .where(ResponseRow.source == source,
+                           ResponseRow.source_response_id.in_(ids[start:start + 500])))
+                found.update({(source, r): i for r, i in rows})
         return found
 
     def responses_for_tagging(self, ids: Sequence[int]) -> pd.DataFrame:
