@@ -381,7 +381,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 loaded = load_responses(upload, columns, strict=True)
             except ThemerError as exc:  # name the user's file, not our temp folder
                 raise ApiError(422, exc.code, exc.message.replace(f"{folder}/", "")) from None
-        items = responses_from_frame(loaded.responses, scale=columns.scale, source=source)
+        # a row the store refuses (comment over the limit) is a 422 naming it, nothing stored
+        items = responses_from_frame(loaded.responses, scale=columns.scale, source=source,
+                                     origin=name)
         results = engine.store.ingest(items, import_batch=batch)
         created = [r.id for r in results if r.created]
         ingested_counter.inc(len(created))

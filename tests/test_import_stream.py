@@ -19,7 +19,10 @@ from themer.io import iter_responses, load_responses
 from themer.store.models import Job, ResponseRow
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "vendors"
-GOOD = "id,score,comment\nr1,9,Great reports\nr2,3,Slow sync\nr3,7,Fine overall\n"
+# 60 good rows (file rows 2-61): more than the rows profile detection reads first, so a bad
+# row after them arrives in a later chunk, after earlier chunks went into the transaction
+GOOD = "id,score,comment\n" + "".join(f"r{i},{i % 11},Comment number {i}\n"
+                                      for i in range(1, 61))
 
 
 @pytest.mark.parametrize("name", ["qualtrics.csv", "surveymonkey.csv", "delighted.csv"])
@@ -51,11 +54,11 @@ def _count(url: str, column: object) -> int:
 
 
 BAD_INPUTS = {
-    "score 11": (GOOD + "r4,11,Too slow\n", "row 5, column 'score': score '11'"),
-    "score N/A": (GOOD + "r4,N/A,Too slow\n", "row 5, column 'score': score 'N/A'"),
-    "missing id": (GOOD + ",5,Too slow\n", "row 5, column 'id': missing id"),
+    "score 11": (GOOD + "r99,11,Too slow\n", "row 62, column 'score': score '11'"),
+    "score N/A": (GOOD + "r99,N/A,Too slow\n", "row 62, column 'score': score 'N/A'"),
+    "missing id": (GOOD + ",5,Too slow\n", "row 62, column 'id': missing id"),
     "duplicate id in a later chunk": (
-        GOOD + "r1,5,Too slow\n", "row 5, column 'id': duplicate id 'r1' (first seen in row 2)"),
+        GOOD + "r1,5,Too slow\n", "row 62, column 'id': duplicate id 'r1' (first seen in row 2)"),
     "empty file": ("", "the file is empty"),
     "header only": ("id,score,comment\n", "header but no data rows"),
 }
@@ -70,7 +73,7 @@ def test_bad_input_is_named_and_nothing_is_written(
     monkeypatch.setenv("THEMER_IMPORT_CHUNK_ROWS", "2")  # the bad row is in the last chunk
     export = tmp_path / "export.csv"
     if case == "wrong encoding":
-        export.write_bytes((GOOD + "r4,5,Caf\xe9 cr\xe8me\n").encode("latin-1"))
+        export.write_bytes((GOOD + "r99,5,Caf\xe9 cr\xe8me\n").encode("latin-1"))
         expected = "not valid utf-8-sig"
     else:
         text, expected = BAD_INPUTS[case]
@@ -81,7 +84,9 @@ def test_bad_input_is_named_and_nothing_is_written(
     assert str(export) in said
     assert expected in said
     assert "Traceback" not in result.output
-    if database.exists():  # the first chunks were valid: the transaction was rolled back
+    if case in ("empty file", "header only", "wrong encoding"):
+        assert not database.exists()  # refused before a store was opened
+    else:  # the first chunks were stored, then the transaction was rolled back
         assert _count(url, ResponseRow.id) == 0
         assert _count(url, Job.id) == 0
 
@@ -92,13 +97,13 @@ def test_a_chunked_import_stores_every_row_once(tmp_path: Path,
     monkeypatch.setenv("THEMER_DATABASE_URL", url)
     monkeypatch.setenv("THEMER_IMPORT_CHUNK_ROWS", "2")
     export = tmp_path / "export.csv"
-    export.write_text(GOOD + "r4,10,Love it\nr5,0,Broken\n", encoding="utf-8")
+    export.write_text(GOOD + "r61,10,Love it\nr62,0,Broken\n", encoding="utf-8")
     first = CliRunner().invoke(app, ["import", str(export), "--no-wait"])
     assert first.exit_code == 0, first.output
-    assert "stored 5 new responses (0 already there)" in " ".join(first.output.split())
+    assert "stored 62 new responses (0 already there)" in " ".join(first.output.split())
     again = CliRunner().invoke(app, ["import", str(export), "--no-wait"])
-    assert "stored 0 new responses (5 already there)" in " ".join(again.output.split())
-    assert _count(url, ResponseRow.id) == 5
+    assert "stored 0 new responses (62 already there)" in " ".join(again.output.split())
+    assert _count(url, ResponseRow.id) == 62
 
 
 # The command in a child process that reports its own peak resident memory: VmHWM, as
@@ -146,3 +151,18 @@ def test_a_200_mb_export_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
     assert f"{rows} of {rows} rows would be stored, 0 problem(s)" in " ".join(said.split())
     # read whole, the file's text alone would add more than its 200 MB
     assert peak - base < 200, (base, peak)
+
+
+def test_a_comment_over_the_limit_is_named_not_an_internal_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("THEMER_DATABASE_URL", url)
+    monkeypatch.setenv("THEMER_IMPORT_CHUNK_ROWS", "2")  # refused in the second chunk
+    export = tmp_path / "export.csv"
+    export.write_text(GOOD + "r99,5," + "x" * 12_000 + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", str(export), "--no-wait"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert f"{export}, row 62: comments:" in said
+    assert "12000 characters; the limit is 10000" in said
+    assert _count(url, ResponseRow.id) == 0

@@ -1645,7 +1645,7 @@ def import_(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
                 tally.profile = part.profile
                 progress.advance(task, part.n_input_rows)
                 yield responses_from_frame(part.responses, scale=part.mapping.scale,
-                                           source=source)
+                                           source=source, origin=str(input))
 
     if dry_run:
         for _ in batches():

@@ -139,6 +139,9 @@ def _checked(path: str | Path) -> Path:
 
 
 def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell a string ("" for missing), columns named by strings, index 0..n-1 (a
+    chunked reader numbers rows on from the previous chunk)."""
+    frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     return frame.astype(object).where(frame.notna(), "").astype(str)
 

@@ -17,12 +17,20 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import Engine, Select, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from themer.classify import UNASSIGNED
+from themer.errors import InputFileError
 from themer.io import SCALES
 from themer.segment import MAX_COMMENT_CHARS  # the splitter's cut: the API refuses rather than cuts
 from themer.store.db import connect, migrate, sessions
@@ -94,8 +102,11 @@ class ResponseIn(BaseModel):
 
 
 def responses_from_frame(frame: pd.DataFrame, *, scale: Literal["nps", "stars5"],
-                         source: str) -> list[ResponseIn]:
-    """``themer.io.load_responses`` rows as ``ResponseIn`` (for imports into the store)."""
+                         source: str, origin: str = "input") -> list[ResponseIn]:
+    """``themer.io.load_responses`` rows as ``ResponseIn`` (for imports into the store).
+
+    A row the store refuses (a comment over the length limit, a too-long id) is an
+    ``InputFileError`` naming ``origin`` (the file) and the row."""
     if "date" in frame.columns:
         parsed = pd.to_datetime(frame["date"], errors="coerce")
         days: list[date | None] = [None if pd.isna(d) else d for d in parsed.dt.date.tolist()]
@@ -105,14 +116,28 @@ def responses_from_frame(frame: pd.DataFrame, *, scale: Literal["nps", "stars5"]
     segments = [c for c in frame.columns if c.startswith("segment:")]
     items = []
     for when, row in zip(days, frame.to_dict(orient="records"), strict=True):
-        items.append(ResponseIn(
-            id=str(row["response_id"]), source=source, score=int(row["score"]), scale=scale,
-            survey_type=str(row.get("survey_type") or "unspecified"), responded_at=when,
-            comments={q.removeprefix("text:"): str(row[q]) for q in questions
-                      if isinstance(row[q], str) and row[q].strip()},
-            segments={c.removeprefix("segment:"): str(row[c]) for c in segments
-                      if isinstance(row[c], str) and row[c] != ""}))
+        try:
+            items.append(_response_in(row, when, questions, segments, scale=scale,
+                                      source=source))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "row"
+            raise InputFileError(
+                f"{origin}, row {row.get('row', '?')}: {where}: {first['msg']}. Nothing was "
+                "written; fix the row (or drop it) and import again.", code="THM178") from None
     return items
+
+
+def _response_in(row: dict[str, Any], when: date | None, questions: list[str],
+                 segments: list[str], *, scale: Literal["nps", "stars5"], source: str
+                 ) -> ResponseIn:
+    return ResponseIn(
+        id=str(row["response_id"]), source=source, score=int(row["score"]), scale=scale,
+        survey_type=str(row.get("survey_type") or "unspecified"), responded_at=when,
+        comments={q.removeprefix("text:"): str(row[q]) for q in questions
+                  if isinstance(row[q], str) and row[q].strip()},
+        segments={c.removeprefix("segment:"): str(row[c]) for c in segments
+                  if isinstance(row[c], str) and row[c] != ""})
 
 
 @dataclass(frozen=True)
