@@ -151,7 +151,10 @@ def test_every_command_has_a_one_line_help() -> None:
     assert {"import", "report", "themes", "discover", "doctor", "segments"} <= set(names)
     for name in names:
         assert name in listed.output
-        assert (group.commands[name].get_short_help_str() or "").strip(), name  # type: ignore[attr-defined]
+        command = group.commands[name]  # type: ignore[attr-defined]
+        first = (command.help or "").strip().split("\n\n")[0]
+        assert first, f"{name} has no help"
+        assert "\n" not in first, f"{name}: the summary line must be one line"
 
 
 def test_quiet_json_to_stdout_for_scripts(env: Path, survey_csv: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from themer.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _chromium() -> str:
@@ -62,35 +65,68 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     html = report.read_text(encoding="utf-8")
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)  # works offline
     assert "offline / planes" in html
-    artefacts = Path(os.environ.get("THEMER_ARTIFACT_DIR") or tmp_path)
-    artefacts.mkdir(parents=True, exist_ok=True)
-    screenshot = artefacts / "report.png"
+    dom = _open(chromium, report, tmp_path)
+    charts = _drawn_charts(dom)
+    assert set(charts) == {"impact-chart", "interval-chart", "trend-chart", "segment-heatmap-1",
+                           "adoption-quadrants", "adoption-heatmap"}
+    assert {p.stem for p in chart_dir.glob("*.svg")} == set(charts)  # slide exports
+    assert 'id="priorities"' in dom
+    assert "quick win" in dom
+    assert 'id="filters"' in dom
+    assert "2025-01-10 to 2025-03-18" in dom
+    # a standalone chart renders in Chromium on its own (what a slide tool imports)
+    svg = _open(chromium, chart_dir / "adoption-quadrants.svg", tmp_path)
+    assert "<circle" in svg
+    assert "dashboards" in svg
+
+
+def _open(chromium: str, page: Path, tmp_path: Path, screenshot: str | None = None) -> str:
+    """The page's DOM after loading in headless Chromium; fails on any console message,
+    uncaught error or failed load. With ``screenshot``, also saves artefacts/<name>."""
     common = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
               f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
               "--virtual-time-budget=3000"]
-    dom = subprocess.run([*common, "--dump-dom", report.as_uri()], capture_output=True,
+    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True,
                          text=True, timeout=120, check=True)
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line
                or "Uncaught" in line or "Failed to load resource" in line]
     assert console == []
-    charts = re.findall(r'<svg class="chart" id="([a-z0-9-]+)".*?</svg>', dom.stdout,
-                        flags=re.S)
-    assert set(charts) == {"impact-chart", "interval-chart", "trend-chart", "segment-heatmap-1",
-                           "adoption-quadrants", "adoption-heatmap"}
-    assert {p.stem for p in chart_dir.glob("*.svg")} == set(charts)  # slide exports
-    assert 'id="priorities"' in dom.stdout
-    assert "quick win" in dom.stdout
-    assert 'id="filters"' in dom.stdout
-    assert "2025-01-10 to 2025-03-18" in dom.stdout
-    for chart in re.findall(r'<svg class="chart".*?</svg>', dom.stdout, flags=re.S):
+    if screenshot is not None:
+        artefacts = Path(os.environ.get("THEMER_ARTIFACT_DIR") or tmp_path)
+        artefacts.mkdir(parents=True, exist_ok=True)
+        shot = artefacts / screenshot
+        subprocess.run([*common, "--hide-scrollbars", "--window-size=1200,6000",
+                        f"--screenshot={shot}", page.as_uri()], capture_output=True,
+                       timeout=120, check=True)
+        assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+    return dom.stdout
+
+
+def _drawn_charts(dom: str) -> list[str]:
+    """Ids of the page's charts; each must have drawn marks."""
+    for chart in re.findall(r'<svg class="chart".*?</svg>', dom, flags=re.S):
         assert re.search(r"<(?:rect|circle|polyline)\b", chart)  # something is drawn
-    # a standalone chart renders in Chromium on its own (what a slide tool imports)
-    svg = subprocess.run([*common, "--dump-dom", (chart_dir / "adoption-quadrants.svg"
-                                                  ).as_uri()],
-                         capture_output=True, text=True, timeout=120, check=True)
-    assert "<circle" in svg.stdout
-    assert "dashboards" in svg.stdout
-    subprocess.run([*common, "--hide-scrollbars", "--window-size=1200,5000",
-                    f"--screenshot={screenshot}", report.as_uri()], capture_output=True,
-                   timeout=120, check=True)
-    assert screenshot.stat().st_size > 20_000  # a rendered page, not a blank one
+    return re.findall(r'<svg class="chart" id="([a-z0-9-]+)"', dom)
+
+
+def test_the_readmes_first_command_makes_the_report(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """README command 1, run as written (after the install) on the shipped example."""
+    chromium = _chromium()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = re.search(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    assert first is not None
+    command = first.group(1).split(".venv/bin/themer ", 1)[1]
+    for name in ("examples", "taxonomy.yaml"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, shlex.split(command))
+    assert result.exit_code == 0, result.output
+    dom = _open(chromium, tmp_path / "report.html", tmp_path, screenshot="report.png")
+    assert set(_drawn_charts(dom)) >= {"impact-chart", "interval-chart", "trend-chart",
+                                        "segment-heatmap-1", "adoption-quadrants",
+                                        "adoption-heatmap"}
+    assert 'id="priorities"' in dom
+    assert "examples/nps_survey.csv" in dom
+    assert json.loads((tmp_path / "themes.json").read_text(encoding="utf-8"))["overall"]["n"]
+    assert (tmp_path / "charts" / "impact-chart.svg").is_file()

@@ -490,9 +490,11 @@ def report(input: Path, output: Annotated[Path, typer.Option("-o", "--output",
            ] = None,
            min_n: MinNOpt = None, json_out: JsonOpt = None,
            encoding: EncodingOpt = "utf-8-sig") -> None:
-    """Write the self-contained HTML report: NPS, impact, trends, segments, adoption,
-    priorities, quotes and discovery candidates (segments and feature flags are found in the
-    file unless --segment names them)."""
+    """Write the self-contained HTML report (charts, segments, adoption, priorities, quotes).
+
+    NPS, impact, trends, segment x theme and adoption heatmaps, usage x NPS quadrants,
+    priorities, verbatims and discovery candidates; segments and feature flags are found in
+    the file unless --segment names them."""
     settings = Settings()
     wanted = _where(where)
     loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col,
@@ -1061,8 +1063,10 @@ def promote(discovery: Path, candidate: Annotated[str, typer.Argument(help="Cand
             retag_now: Annotated[bool, typer.Option(
                 "--retag", help="Then re-tag the stored history with it (`themer retag`).")
             ] = False) -> None:
-    """Promote a discovered candidate to a new area: writes the next taxonomy version (its
-    quotes become examples) and records the decision; `--retag` re-tags the store with it."""
+    """Promote a discovered candidate to a new area in the next taxonomy version.
+
+    Its quotes become the area's examples and the decision is recorded; `--retag` re-tags the
+    store with the new version."""
     settings = Settings()
     source = taxonomy or settings.taxonomy
     chosen = _discovery_candidate(discovery, candidate)
@@ -1102,8 +1106,9 @@ def decide(discovery: Path,
                             ] = None,
            decided_by: Annotated[str | None, typer.Option("--by", help="Who decided.")] = None,
            decisions: DecisionsOpt = None) -> None:
-    """Record a decision on a candidate; every later `themer discover` applies it (ids are
-    stable across runs with --previous). Promote has its own command."""
+    """Merge, rename or discard a discovered candidate (later discover runs apply it).
+
+    Ids are stable across runs with --previous. Promote has its own command."""
     if action not in ("merge", "rename", "discard"):
         raise InputFileError(f"action '{action}': use merge, rename or discard (promote: "
                              "`themer promote`).", code="THM177")

@@ -90,7 +90,7 @@ def main() -> None:
         print(f"themer import into SQLite: {imp_s:.1f} s ({rows / imp_s:.0f} rows/s), peak "
               f"{imp_mib:.0f} MiB (memory ratio {imp_mib / base_mib:.2f}, time ratio "
               f"{imp_s / base_s:.1f})")
-        print(said.strip().splitlines()[-1])
+        print(next(line for line in said.splitlines() if line.startswith("stored")))
 
 
 if __name__ == "__main__":
