@@ -70,4 +70,9 @@ def test_cli_pmf(tmp_path: Path, survey_csv: Path) -> None:
     assert [c["cohort"] for c in data["cohorts"]] == ["2024Q1", "2024Q2"]
     assert {t["survey_type"] for t in data["survey_types"]} == {"relationship", "transactional"}
     assert data["segment_spread"][0]["segment"] == "plan"
-    assert CliRunner().invoke(app, ["pmf", str(path), "--pool"]).exit_code == 2
+    # no cohort column and no segment (plan would be found by the segment detection)
+    bare = tmp_path / "bare.csv"
+    frame.drop(columns=["plan"]).to_csv(bare, index=False)
+    assert CliRunner().invoke(app, ["pmf", str(bare), "--pool"]).exit_code == 2
+    found = CliRunner().invoke(app, ["pmf", str(path), "--pool", "--min-n", "2"])
+    assert found.exit_code == 0, found.output  # plan detected as a segment

@@ -144,5 +144,6 @@ def test_plain_exports_get_their_segments_and_feature_flags_detected() -> None:
         "uses_dashboards": ["1", "0", "1", "1", "", "0"],
         "weekly_logins": ["3", "14", "7", "1", "9", "4"],  # a measure, not a segment
         "signup_date": [f"2024-0{i + 1}-01" for i in range(6)],  # all different
+        "renewal": ["2025-01-01", "2025-07-01"] * 3,  # few values, but dates
         "note": ["a b c d e f g h", "i", "j", "k", "l", "m"]})
     assert detect_segments(frame) == {"plan": "plan", "feature:dashboards": "uses_dashboards"}

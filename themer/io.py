@@ -292,6 +292,7 @@ def detect_mapping(
 _FLAG_WORDS = frozenset({"0", "1", "true", "false", "yes", "no", "y", "n", "t", "f"})
 _FEATURE_PREFIX = re.compile(r"^(?:uses|use|has|adopted|feature|used)_")
 MAX_SEGMENT_VALUES = 20
+_DATE_LIKE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
 
 
 def detect_segments(frame: pd.DataFrame) -> dict[str, str]:
@@ -299,7 +300,8 @@ def detect_segments(frame: pd.DataFrame) -> dict[str, str]:
 
     A yes/no (1/0) column named ``uses_X``/``has_X``/``adopted_X``/``feature_X`` is feature X's
     adoption flag (``feature:X``); a column of at most 20 repeated non-numeric values (plan,
-    role, company size, cohort) is a segment. Numbers, dates and free text are not segments."""
+    role, company size, cohort like "2024-Q3") is a segment. Numbers, dates and free text are
+    not segments."""
     found: dict[str, str] = {}
     for column in frame.columns:
         key = column_key(column)
@@ -311,7 +313,8 @@ def detect_segments(frame: pd.DataFrame) -> dict[str, str]:
         if _FEATURE_PREFIX.match(key) and distinct <= _FLAG_WORDS:
             found[f"feature:{_FEATURE_PREFIX.sub('', key)}"] = column
         elif (len(distinct) <= MAX_SEGMENT_VALUES and len(distinct) <= len(filled) / 2
-              and pd.to_numeric(filled, errors="coerce").isna().mean() > 0.5):
+              and pd.to_numeric(filled, errors="coerce").isna().mean() > 0.5
+              and filled.str.match(_DATE_LIKE).mean() <= 0.5):
             found[key] = column
     return found
 
