@@ -113,7 +113,13 @@ def test_cli_segments_json(tmp_path: Path, survey_csv: Path) -> None:
     assert data["correction"] == "benjamini-hochberg"
     assert {r["value"] for r in data["segments"]} == {"pro", "free", "business"}
     assert sum(r["n"] for r in data["segments"]) == data["overall"]["n"] == 12
-    missing = CliRunner().invoke(app, ["segments", str(survey_csv), "--pool"])
+    found = CliRunner().invoke(app, ["segments", str(survey_csv), "--pool", "--min-n", "3",
+                                     "--json", "-"])
+    assert found.exit_code == 0, found.output  # plan is detected as a segment column
+    assert {r["segment"] for r in json.loads(found.stdout)["segments"]} == {"plan"}
+    bare = tmp_path / "bare.csv"
+    pd.read_csv(survey_csv).drop(columns=["plan"]).to_csv(bare, index=False)
+    missing = CliRunner().invoke(app, ["segments", str(bare), "--pool"])
     assert missing.exit_code == 2
     assert "--segment" in missing.output
     assert np.isfinite(data["overall"]["nps"])
