@@ -35,7 +35,6 @@ from themer.adoption import adoption_frame
 from themer.analyze import ThemeTable, positions, survey_groups, theme_mentions, theme_table
 from themer.attribution import drivers_by_segment, regression_impact, shapley_impact, theme_mix
 from themer.behaviour import behaviour_table
-from themer.cache import EmbeddingCache
 from themer.classify import UNASSIGNED
 from themer.config import Settings
 from themer.decisions import Decision, append_decision, apply_decisions, read_decisions
@@ -44,6 +43,7 @@ from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
 from themer.discover_labels import load_label_nlp
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.encoders import cached, fallback_encoder, primary_encoder
 from themer.errors import InputFileError, ModelError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import MAX_PROBLEMS_SHOWN, LoadResult, iter_responses, load_mapping, read_table
@@ -216,30 +216,49 @@ def _taxonomy(settings: Settings, path: Path | None) -> TaxonomyInfo:
 
 
 def _encoder(settings: Settings) -> CachedEncoder:
-    base = SentenceTransformerEncoder(settings.model or None, device=settings.device,
-                                      batch_tokens=settings.batch_tokens)
-    return CachedEncoder(base, EmbeddingCache(settings.cache_dir / "embeddings"))
+    return cached(settings, primary_encoder(settings))
 
 
-def _tagger(settings: Settings, taxonomy: TaxonomyInfo, heads: list[Path] | None) -> Tagger:
-    encoder = _encoder(settings)
-    chosen: dict[LabelKind, Path] = {}
-    for folder in heads or []:
-        meta_path = folder / "head.json"
-        if not meta_path.is_file():
-            raise InputFileError(f"{folder}: no head.json; train with `themer train`.",
-                                 code="THM116")
-        chosen[json.loads(meta_path.read_text(encoding="utf-8")).get("label_kind")] = folder
+def _heads_for(settings: Settings, taxonomy: TaxonomyInfo, encoder: CachedEncoder,
+               explicit: dict[str, dict[LabelKind, Path]]) -> dict[LabelKind, Path]:
+    """--head folders made for this encoder, else heads found in models/ for it."""
+    chosen = dict(explicit.get(encoder.model_id, {}))
     for kind in ("area", "type"):
         if kind not in chosen:
             found = find_head(settings.models_dir, kind, taxonomy, encoder.model_id)
             if found is not None:
                 chosen[kind] = found
-    tagger = Tagger.build(taxonomy, encoder, StatementSplitter(splitter=settings.splitter),
-                          heads=chosen)
+    return chosen
+
+
+def _tagger(settings: Settings, taxonomy: TaxonomyInfo, heads: list[Path] | None) -> Tagger:
+    encoder = _encoder(settings)
+    fallback_base = fallback_encoder(settings)
+    fallback = cached(settings, fallback_base) if fallback_base is not None else None
+    explicit: dict[str, dict[LabelKind, Path]] = {}
+    for folder in heads or []:
+        meta_path = folder / "head.json"
+        if not meta_path.is_file():
+            raise InputFileError(f"{folder}: no head.json; train with `themer train`.",
+                                 code="THM116")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        # a cascade takes heads of both encoders; otherwise a mismatch is reported on load
+        model_id = (meta.get("embedding_model_id") if fallback is not None
+                    else encoder.model_id)
+        explicit.setdefault(str(model_id), {})[meta.get("label_kind")] = folder
+    splitter = StatementSplitter(splitter=settings.splitter)
+    tagger = Tagger.build(taxonomy, encoder, splitter,
+                          heads=_heads_for(settings, taxonomy, encoder, explicit))
+    described = f"areas: {tagger.sources['area']}; types: {tagger.sources['type']}"
+    if fallback is not None:
+        tagger.fallback = Tagger.build(taxonomy, fallback, splitter,
+                                       heads=_heads_for(settings, taxonomy, fallback, explicit))
+        tagger.band = settings.cascade_band
+        described = (f"cascade: static ({described}), unsure within {settings.cascade_band} "
+                     f"of a cut -> MiniLM (areas: {tagger.fallback.sources['area']}; types: "
+                     f"{tagger.fallback.sources['type']})")
     err.print(f"taxonomy {taxonomy.source} v{taxonomy.version} ({taxonomy.content_hash[:8]}); "
-              f"areas: {tagger.sources['area']}; types: {tagger.sources['type']}",
-              highlight=False)
+              f"encoder {settings.encoder}; {described}", highlight=False)
     return tagger
 
 
@@ -1682,6 +1701,30 @@ def import_(input: Path, mapping: MappingOpt = None, id_col: IdCol = None,
         final = _run_with_progress(store, settings, job.id, job.total, "tagging")
         out.print(f"imported {len(created)} responses, {final.counts.get('tag_rows', 0)} tag "
                   "rows", highlight=False)
+
+
+models_app = typer.Typer(help="Local models: distil the fast static encoder.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("distill")
+@handle_errors
+def models_distill(
+        output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write.")
+                          ] = Path("models/static-minilm"),
+        pca_dims: Annotated[int, typer.Option("--pca-dims", min=8, max=384,
+                                              help="Dimensions kept.")] = 256) -> None:
+    """Distil the static encoder from the shipped MiniLM, offline (THEMER_ENCODER=static)."""
+    from themer.static_encoder import distill
+
+    settings = Settings()
+    with _progress() as progress:
+        progress.add_task("distilling (every vocabulary token through MiniLM once)", total=None)
+        card = distill(output, source=Path(settings.model) if settings.model else None,
+                       pca_dims=pca_dims)
+    out.print(f"wrote {output}: {card['dims']} dims, {card['vocabulary_size']} tokens, from "
+              f"{card['source_model']} ({card['source_fingerprint']}); use it with "
+              "THEMER_ENCODER=static or cascade", highlight=False)
 
 
 keys_app = typer.Typer(help="API keys: only a hash is stored; the key is printed once.")

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         description="Local sentence-transformers folder; empty = the packaged all-MiniLM-L6-v2.",
     )
     device: str = Field(default="cpu", description="torch device: cpu, cuda, auto.")
+    encoder: Literal["minilm", "static", "cascade"] = Field(
+        default="minilm", description="minilm: the transformer; static: the distilled static "
+        "encoder (fast); cascade: static, with MiniLM for the statements it is unsure of.")
+    static_model: Path = Field(default=Path("models/static-minilm"),
+                               description="Folder of `themer models distill`.")
+    cascade_band: float = Field(
+        default=0.15, gt=0, le=0.5, description="cascade: a statement whose static confidence "
+        "for some label is within this of the 0.5 cut goes to MiniLM.")
     batch_tokens: int = Field(
         default=512, ge=16, le=65_536,
         description="Tokens per encoder batch (sets the fixed batch shapes; part of the model id).",

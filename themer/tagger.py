@@ -87,6 +87,12 @@ class Tagger:
     scorers: dict[LabelKind, Scorer]
     rules: dict[LabelKind, DecisionRule]
     sources: dict[LabelKind, str]
+    # cascade: statements whose confidence for some label is within ``band`` of its bar are
+    # tagged by ``fallback`` (MiniLM) instead; decided per statement, so deterministic
+    fallback: Tagger | None = None
+    band: float = 0.15
+    routed: int = 0  # statements sent to the fallback so far
+    seen: int = 0  # statements tagged so far
 
     @classmethod
     def build(
@@ -160,11 +166,39 @@ class Tagger:
         vectors = self.encoder.encode(statements["statement"].tolist(), progress=progress)
         return self.tags_from_vectors(statements, vectors)
 
+    def unsure(self, results: dict[LabelKind, tuple[NDArray[np.bool_], NDArray[np.float32]]]
+               ) -> NDArray[np.bool_]:
+        """Statements with a confidence within ``band`` of its label's bar, for some kind."""
+        rows = len(next(iter(results.values()))[1])
+        out = np.zeros(rows, dtype=bool)
+        for kind, (_, proba) in results.items():
+            rule = self.rules[kind]
+            bars = np.asarray(rule.label_thresholds or [rule.min_confidence] * proba.shape[1],
+                              dtype=np.float32)
+            out |= (np.abs(proba - bars) < self.band).any(axis=1)
+        return out
+
     def tags_from_vectors(self, statements: pd.DataFrame,
                           vectors: NDArray[np.float32]) -> pd.DataFrame:
-        parts = []
         texts = statements["statement"].tolist()
-        for kind, (mask, proba) in self.tag_vectors(vectors, texts).items():
+        results = self.tag_vectors(vectors, texts)
+        self.seen += len(statements)
+        if self.fallback is None or not len(statements):
+            return self._ordered(self._rows(statements, results), statements)
+        unsure = self.unsure(results)
+        self.routed += int(unsure.sum())
+        sure = {kind: (mask[~unsure], proba[~unsure])
+                for kind, (mask, proba) in results.items()}
+        parts = [self._rows(statements[~unsure], sure)]
+        if unsure.any():
+            parts.append(self.fallback.tag_statements(statements[unsure]))
+        return self._ordered(pd.concat(parts, ignore_index=True), statements)
+
+    def _rows(self, statements: pd.DataFrame,
+              results: dict[LabelKind, tuple[NDArray[np.bool_], NDArray[np.float32]]]
+              ) -> pd.DataFrame:
+        parts = []
+        for kind, (mask, proba) in results.items():
             classes = np.asarray(self.scorers[kind].classes_)
             rows, cols = np.nonzero(mask)
             tagged = statements.iloc[rows].assign(
@@ -175,7 +209,11 @@ class Tagger:
             # Unassigned rows carry the best label's confidence: how close it came.
             untagged = statements[empty].assign(kind=kind, label=UNASSIGNED, confidence=best)
             parts += [tagged, untagged]
-        frame = pd.concat(parts, ignore_index=True)
+        return pd.concat(parts, ignore_index=True)
+
+    @staticmethod
+    def _ordered(frame: pd.DataFrame, statements: pd.DataFrame) -> pd.DataFrame:
+        """Statement order, areas before types, most confident first (row order independent)."""
         key = statements["statement_id"].reset_index(drop=True)
         position = pd.Series(np.arange(len(key)), index=key.to_numpy())
         frame["_order"] = position.reindex(frame["statement_id"].to_numpy()).to_numpy()

@@ -1,0 +1,114 @@
+"""Fast encoder modes against MiniLM: accuracy with a trained head, and throughput.
+
+For every labelled public set (eval/bench/accuracy.py SETS), on themer's CV folds: a
+class-balanced logistic head per label, Platt-calibrated on inner folds, cut at its F1-optimal
+threshold (as the shipped head decides), trained on
+
+  * minilm: the shipped all-MiniLM-L6-v2 vectors;
+  * static: the distilled static encoder (`themer models distill`, --static PATH);
+  * cascade: static for every text; a text whose static probability for any label lies within
+    --band of that label's cut is sent to the MiniLM head instead (the share sent is printed).
+
+Throughput, measured in the same run on --n distinct public statements (no cache):
+raw `SentenceTransformer.encode` (batch 32) is the baseline; static encode; and the end-to-end
+cascade estimate = n / (static time + share sent x MiniLM time for those texts).
+
+    python eval/bench/fast_encoder.py --static models/static-minilm [--band 0.15] [--n 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from eval.bench.accuracy import SETS, cached_encoder, load_labelled
+from eval.bench.common import public_statements
+from themer.classify import f1_optimal_thresholds
+from themer.config import Settings
+from themer.evaluation import cv_folds
+from themer.segment import StatementSplitter
+from themer.static_encoder import StaticEncoder
+
+
+def calibrated(gold: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold calibrated probabilities (n, L) and the per-fold-per-label cuts (n, L)."""
+    proba = np.zeros(gold.shape, dtype=np.float32)
+    cuts = np.full(gold.shape, 0.5, dtype=np.float32)
+    for train, test in folds:
+        for j in range(gold.shape[1]):
+            y = gold[train, j]
+            if y.sum() < 5:
+                continue
+            make = lambda: LogisticRegression(C=1.0, class_weight="balanced",  # noqa: E731
+                                              max_iter=3000)
+            inner = StratifiedKFold(5, shuffle=True, random_state=0)
+            scores = cross_val_predict(make(), X[train], y, cv=inner,
+                                       method="decision_function")
+            platt = LogisticRegression(C=1e6).fit(scores[:, None], y)
+            oof = platt.predict_proba(scores[:, None])[:, 1:].astype(np.float32)
+            cuts[test, j] = f1_optimal_thresholds(oof, y[:, None])[0]
+            model = make().fit(X[train], y)
+            proba[test, j] = platt.predict_proba(model.decision_function(X[test])[:, None])[:, 1]
+    return proba, cuts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--static", type=Path, default=Path("models/static-minilm"))
+    parser.add_argument("--band", type=float, default=0.15)
+    parser.add_argument("--n", type=int, default=3000)
+    args = parser.parse_args()
+    minilm = cached_encoder()
+    static = StaticEncoder(args.static)
+    print(f"static encoder {static.model_id}, {static.dim} dims; band {args.band}")
+    print("| set | labels | MiniLM macro-F1 | static | cascade | cascade - MiniLM | sent to "
+          "MiniLM |")
+    print("|---|---|---|---|---|---|---|")
+    shares = []
+    for spec in SETS:
+        data = load_labelled(spec.name)
+        folds = cv_folds(data.gold, 5)
+        X_m = minilm.encode(data.texts)
+        X_s = static.encode(data.texts)
+        p_m, c_m = calibrated(data.gold, folds, X_m)
+        p_s, c_s = calibrated(data.gold, folds, X_s)
+        pred_m, pred_s = p_m >= c_m, p_s >= c_s
+        unsure = (np.abs(p_s - c_s) < args.band).any(axis=1)
+        pred_c = np.where(unsure[:, None], pred_m, pred_s)
+        scores = [f1_score(data.gold, p, average="macro", zero_division=0)
+                  for p in (pred_m, pred_s, pred_c)]
+        shares.append(float(unsure.mean()))
+        print(f"| {spec.name} ({len(data.texts)}) | {data.gold.shape[1]} | {scores[0]:.3f} | "
+              f"{scores[1]:.3f} | {scores[2]:.3f} | {scores[2] - scores[0]:+.3f} | "
+              f"{100 * unsure.mean():.0f}% |", flush=True)
+    texts = public_statements(args.n, StatementSplitter(splitter=Settings().splitter))
+    from sentence_transformers import SentenceTransformer
+
+    from themer.embed import default_model_path
+
+    model = SentenceTransformer(str(default_model_path()), device="cpu", local_files_only=True)
+    start = time.perf_counter()
+    model.encode(texts, batch_size=32, show_progress_bar=False)
+    raw = len(texts) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    static.encode(texts)
+    static_rate = len(texts) / (time.perf_counter() - start)
+    share = float(np.mean(shares))
+    cascade = 1.0 / (1.0 / static_rate + share / raw)
+    print(f"raw MiniLM encode: {raw:.0f} texts/s (baseline); static: {static_rate:.0f} texts/s "
+          f"(ratio {static_rate / raw:.1f}x); cascade at the mean share sent ({100 * share:.0f}%):"
+          f" {cascade:.0f} texts/s (ratio {cascade / raw:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
