@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from themer.cache import EmbeddingCache
 from themer.embed import (
@@ -61,3 +62,13 @@ def test_cache_embeds_each_text_once(tmp_path: Path, encoder: SentenceTransforme
         assert np.array_equal(first[: len(TEXTS)], again[::-1])
     with EmbeddingCache(tmp_path / "cache") as reopened:
         assert reopened.count() == len(TEXTS)
+
+
+def test_auto_device_without_cuda_is_the_cpu_path(encoder: SentenceTransformerEncoder) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: eval/bench/gpu_encode.py measures that path")
+    auto = SentenceTransformerEncoder(device="auto")
+    assert auto.gpu is False
+    assert auto.model_id == encoder.model_id  # no ':cuda-fp16': CPU vectors stay CPU vectors

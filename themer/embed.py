@@ -39,6 +39,9 @@ __all__ = [
 Matrix = NDArray[np.float32]
 MAX_TEXT_CHARS = 10_000
 MIN_BATCH_ROWS, MAX_BATCH_ROWS = 4, 64
+GPU_BATCH_ROWS = 2048  # texts per GPU batch (length-sorted, so little padding)
+GPU_TOKENIZER_THREADS = 12  # the Rust tokenizer releases the GIL: batches tokenise in parallel
+GPU_PREFETCH = 16  # batches tokenised ahead of the GPU
 
 
 def normalize_text(text: str) -> str:
@@ -105,12 +108,12 @@ class SentenceTransformerEncoder:
                 "Set THEMER_MODEL to a local model folder.",
                 code="THM304",
             )
+        import torch
         from sentence_transformers import SentenceTransformer
 
         if device == "auto":
-            import torch
-
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.gpu = device.startswith("cuda")
         try:
             self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
         except (OSError, ValueError) as exc:
@@ -121,8 +124,12 @@ class SentenceTransformerEncoder:
         get_dim = (getattr(self._model, "get_embedding_dimension", None)
                    or self._model.get_sentence_embedding_dimension)
         self._dim = int(get_dim() or 0)
-        # The batch shapes change the last bits of vectors, so they are part of the id.
+        # The batch shapes change the last bits of vectors, so they are part of the id; GPU
+        # vectors (fp16, other kernels) are another model id again, never mixed with CPU ones.
         self._model_id = f"st:{path.name}:{folder_fingerprint(path)}:t{batch_tokens}"
+        if self.gpu:
+            self._model.half()
+            self._model_id += ":cuda-fp16"
 
     @property
     def model_id(self) -> str:
@@ -154,6 +161,8 @@ class SentenceTransformerEncoder:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         if not texts:
             return out
+        if self.gpu:
+            return self._encode_gpu(texts, out, progress)
         groups: dict[int, list[int]] = defaultdict(list)
         for i, length in enumerate(self.token_lengths(texts)):
             groups[length].append(i)
@@ -171,6 +180,57 @@ class SentenceTransformerEncoder:
                 out[idx] = vectors[: len(idx)]
                 if progress is not None:
                     progress(len(idx))
+        return out
+
+
+    def _encode_gpu(self, texts: Sequence[str], out: Matrix,
+                    progress: Callable[[int], Any] | None) -> Matrix:
+        """GPU path: texts sorted by length, batches of GPU_BATCH_ROWS tokenised (padded to
+        the batch's longest, as tensors) by a pool of threads several batches ahead, so the
+        GPU never waits on the tokenizer; fp16 forward, mean pooling, normalising (the MiniLM
+        pipeline), results kept on the GPU and copied back once."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        import torch
+
+        tokenizer, device = self._model.tokenizer, self._model.device
+        auto_model: Any = self._model[0].auto_model
+        order = np.argsort(np.fromiter((len(t) for t in texts), dtype=np.int64,
+                                       count=len(texts)), kind="stable")
+        chunks = [order[i:i + GPU_BATCH_ROWS] for i in range(0, len(order), GPU_BATCH_ROWS)]
+
+        # the Rust tokenizer itself (no per-call Python wrapping), padding in Rust
+        fast = tokenizer.backend_tokenizer.__class__.from_str(
+            tokenizer.backend_tokenizer.to_str())
+        fast.enable_truncation(self._model.max_seq_length)
+        pad_id = tokenizer.pad_token_id or 0
+        fast.enable_padding(pad_id=pad_id)
+        encode = getattr(fast, "encode_batch_fast", fast.encode_batch)
+
+        def tokenize(idx: NDArray[np.int64]) -> Any:
+            encodings = encode([texts[i] for i in idx])
+            ids = torch.from_numpy(np.array([e.ids for e in encodings], dtype=np.int64))
+            mask = (ids != pad_id).long()  # the pad token never occurs inside a text
+            return {"input_ids": ids.pin_memory(), "attention_mask": mask.pin_memory()}
+
+        pooled_all = torch.empty((len(texts), self._dim), dtype=torch.float32, device=device)
+        with ThreadPoolExecutor(max_workers=GPU_TOKENIZER_THREADS) as pool, \
+                torch.inference_mode():
+            pending = [pool.submit(tokenize, c) for c in chunks[:GPU_PREFETCH]]
+            for number, idx in enumerate(chunks):
+                batch = pending[number].result()
+                if number + GPU_PREFETCH < len(chunks):
+                    pending.append(pool.submit(tokenize, chunks[number + GPU_PREFETCH]))
+                mask = batch["attention_mask"].to(device, non_blocking=True)
+                hidden = auto_model(input_ids=batch["input_ids"].to(device, non_blocking=True),
+                                    attention_mask=mask).last_hidden_state
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(1).float() / weights.sum(1).float().clamp(min=1)
+                pooled_all[torch.from_numpy(idx).to(device)] = torch.nn.functional.normalize(
+                    pooled, dim=1)
+                if progress is not None:
+                    progress(len(idx))
+            out[:] = pooled_all.cpu().numpy()
         return out
 
 
