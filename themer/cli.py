@@ -43,7 +43,7 @@ from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
 from themer.discover_labels import load_label_nlp
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
-from themer.encoders import cached, fallback_encoder, primary_encoder
+from themer.encoders import build_tagger, cached, primary_encoder
 from themer.errors import InputFileError, ModelError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import MAX_PROBLEMS_SHOWN, LoadResult, iter_responses, load_mapping, read_table
@@ -51,6 +51,7 @@ from themer.payloads import adoption_payload, priorities_payload, records, trend
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
 from themer.priorities import priorities as rank_priorities
+from themer.ray_engine import RayTagger
 from themer.report import export_charts, render_eval_report, write_report
 from themer.report_sections import report_html
 from themer.segment import StatementSplitter
@@ -59,7 +60,7 @@ from themer.store.jobs import create_retag_job, create_tag_job, get_job, run_wor
 from themer.store.models import Job, TaxonomyVersion
 from themer.store.pipeline import tagger_for_version
 from themer.store.repository import ResponseIn, Store, responses_from_frame
-from themer.tagger import TAG_COLUMNS, Tagger, find_head
+from themer.tagger import TAG_COLUMNS, Tagger
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
 from themer.training import train_head
 from themer.validation import fix_check, launch_check
@@ -219,50 +220,19 @@ def _encoder(settings: Settings) -> CachedEncoder:
     return cached(settings, primary_encoder(settings))
 
 
-def _heads_for(settings: Settings, taxonomy: TaxonomyInfo, encoder: CachedEncoder,
-               explicit: dict[str, dict[LabelKind, Path]]) -> dict[LabelKind, Path]:
-    """--head folders made for this encoder, else heads found in models/ for it."""
-    chosen = dict(explicit.get(encoder.model_id, {}))
-    for kind in ("area", "type"):
-        if kind not in chosen:
-            found = find_head(settings.models_dir, kind, taxonomy, encoder.model_id)
-            if found is not None:
-                chosen[kind] = found
-    return chosen
-
-
 def _tagger(settings: Settings, taxonomy: TaxonomyInfo, heads: list[Path] | None) -> Tagger:
-    encoder = _encoder(settings)
-    fallback_base = fallback_encoder(settings)
-    fallback = cached(settings, fallback_base) if fallback_base is not None else None
-    explicit: dict[str, dict[LabelKind, Path]] = {}
-    for folder in heads or []:
-        meta_path = folder / "head.json"
-        if not meta_path.is_file():
-            raise InputFileError(f"{folder}: no head.json; train with `themer train`.",
-                                 code="THM116")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        # a cascade takes heads of both encoders; otherwise a mismatch is reported on load
-        model_id = (meta.get("embedding_model_id") if fallback is not None
-                    else encoder.model_id)
-        explicit.setdefault(str(model_id), {})[meta.get("label_kind")] = folder
-    splitter = StatementSplitter(splitter=settings.splitter)
-    tagger = Tagger.build(taxonomy, encoder, splitter,
-                          heads=_heads_for(settings, taxonomy, encoder, explicit))
+    tagger = build_tagger(settings, taxonomy, heads)
     described = f"areas: {tagger.sources['area']}; types: {tagger.sources['type']}"
-    if fallback is not None:
-        tagger.fallback = Tagger.build(taxonomy, fallback, splitter,
-                                       heads=_heads_for(settings, taxonomy, fallback, explicit))
-        tagger.band = settings.cascade_band
-        described = (f"cascade: static ({described}), unsure within {settings.cascade_band} "
-                     f"of a cut -> MiniLM (areas: {tagger.fallback.sources['area']}; types: "
+    if tagger.fallback is not None:
+        described = (f"cascade: static ({described}), unsure within {tagger.band} of a cut -> "
+                     f"MiniLM (areas: {tagger.fallback.sources['area']}; types: "
                      f"{tagger.fallback.sources['type']})")
     err.print(f"taxonomy {taxonomy.source} v{taxonomy.version} ({taxonomy.content_hash[:8]}); "
               f"encoder {settings.encoder}; {described}", highlight=False)
     return tagger
 
 
-def _tag_all(tagger: Tagger, responses: pd.DataFrame, chunk_size: int,
+def _tag_all(tagger: Tagger | RayTagger, responses: pd.DataFrame, chunk_size: int,
              sink: Callable[[pd.DataFrame], None]) -> None:
     with _progress() as progress:
         task = progress.add_task("tagging responses", total=len(responses))
@@ -319,7 +289,8 @@ def _atomic_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
-def _write_tags(tagger: Tagger, responses: pd.DataFrame, path: Path, chunk_size: int) -> int:
+def _write_tags(tagger: Tagger | RayTagger, responses: pd.DataFrame, path: Path,
+                chunk_size: int) -> int:
     """Stream tag rows to CSV/Parquet/JSONL/JSON via a temp file; rename only when complete."""
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".parquet", ".jsonl", ".json"}:
@@ -417,14 +388,31 @@ def tag(input: Path, output: Annotated[Path, typer.Option("-o", "--output")],
         text_col: TextCol = None, date_col: DateCol = None, survey_type_col: TypeCol = None,
         segment: SegmentOpt = None, scale: ScaleOpt = "nps", taxonomy: TaxonomyOpt = None,
         head: HeadOpt = None, lenient: LenientOpt = False, survey_type: SurveyTypeOpt = None,
+        engine: Annotated[str, typer.Option(
+            "--engine", help="local (this process) or ray (Ray Data actor pool).")] = "local",
+        ray_address: Annotated[str | None, typer.Option(
+            "--ray-address", help="A running Ray cluster (default: start Ray locally).")
+        ] = None,
+        ray_actors: Annotated[int, typer.Option(
+            "--ray-actors", min=1, max=10_000, help="Tagging actors (each loads the encoder "
+            "once).")] = 2,
         encoding: EncodingOpt = "utf-8-sig") -> None:
     """Tag every statement: one row per (statement, tag); 'unassigned' when no tag of a kind."""
     settings = Settings()
+    if engine not in ("local", "ray"):
+        raise InputFileError(f"--engine must be local or ray, not '{engine}'.", code="THM179")
     loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col, text_col=text_col,
                    date_col=date_col, survey_type_col=survey_type_col, segment=segment,
                    scale=scale, lenient=lenient, encoding=encoding, survey_type=survey_type)
-    tagger = _tagger(settings, _taxonomy(settings, taxonomy), head)
-    count = _write_tags(tagger, loaded.responses, output, settings.chunk_size)
+    info = _taxonomy(settings, taxonomy)
+    runner: Tagger | RayTagger
+    if engine == "ray":
+        runner = RayTagger(settings, info, head, address=ray_address, actors=ray_actors)
+        err.print(f"ray: {ray_actors} actor(s) at {ray_address or 'a local Ray'}; encoder "
+                  f"{settings.encoder}", highlight=False)
+    else:
+        runner = _tagger(settings, info, head)
+    count = _write_tags(runner, loaded.responses, output, settings.chunk_size)
     err.print(f"wrote {count} tag rows for {len(loaded.responses)} responses to {output}",
               highlight=False)
 

@@ -7,11 +7,18 @@ vectors of different encoders never mix.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from themer.cache import EmbeddingCache
 from themer.config import Settings
 from themer.embed import CachedEncoder, Encoder, SentenceTransformerEncoder
+from themer.errors import InputFileError
+from themer.segment import StatementSplitter
+from themer.tagger import Tagger, find_head
+from themer.taxonomy import LabelKind, TaxonomyInfo
 
-__all__ = ["cached", "fallback_encoder", "primary_encoder"]
+__all__ = ["build_tagger", "cached", "fallback_encoder", "primary_encoder"]
 
 
 def _minilm(settings: Settings) -> Encoder:
@@ -35,3 +42,42 @@ def fallback_encoder(settings: Settings) -> Encoder | None:
 
 def cached(settings: Settings, encoder: Encoder) -> CachedEncoder:
     return CachedEncoder(encoder, EmbeddingCache(settings.cache_dir / "embeddings"))
+
+
+def _heads_for(settings: Settings, taxonomy: TaxonomyInfo, encoder: CachedEncoder,
+               explicit: dict[str, dict[LabelKind, Path]]) -> dict[LabelKind, Path]:
+    """Head folders given for this encoder, else heads found in models/ for it."""
+    chosen = dict(explicit.get(encoder.model_id, {}))
+    for kind in ("area", "type"):
+        if kind not in chosen:
+            found = find_head(settings.models_dir, kind, taxonomy, encoder.model_id)
+            if found is not None:
+                chosen[kind] = found
+    return chosen
+
+
+def build_tagger(settings: Settings, taxonomy: TaxonomyInfo,
+                 heads: list[Path] | None = None) -> Tagger:
+    """The tagger the settings describe: encoder mode, heads (given or found), cascade."""
+    encoder = cached(settings, primary_encoder(settings))
+    fallback_base = fallback_encoder(settings)
+    fallback = cached(settings, fallback_base) if fallback_base is not None else None
+    explicit: dict[str, dict[LabelKind, Path]] = {}
+    for folder in heads or []:
+        meta_path = folder / "head.json"
+        if not meta_path.is_file():
+            raise InputFileError(f"{folder}: no head.json; train with `themer train`.",
+                                 code="THM116")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        # a cascade takes heads of both encoders; otherwise a mismatch is reported on load
+        model_id = (meta.get("embedding_model_id") if fallback is not None
+                    else encoder.model_id)
+        explicit.setdefault(str(model_id), {})[meta.get("label_kind")] = folder
+    splitter = StatementSplitter(splitter=settings.splitter)
+    tagger = Tagger.build(taxonomy, encoder, splitter,
+                          heads=_heads_for(settings, taxonomy, encoder, explicit))
+    if fallback is not None:
+        tagger.fallback = Tagger.build(taxonomy, fallback, splitter,
+                                       heads=_heads_for(settings, taxonomy, fallback, explicit))
+        tagger.band = settings.cascade_band
+    return tagger

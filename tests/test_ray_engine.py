@@ -1,0 +1,38 @@
+"""Ray Data engine (local mode): the same tag file, byte for byte, as the single process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from themer.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def local_ray() -> object:
+    ray = pytest.importorskip("ray")  # the [ray] extra; .ci installs it with [test]
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_engine_writes_the_single_process_file(local_ray: object, survey_csv: Path,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THEMER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("THEMER_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.setenv("THEMER_TAXONOMY", str(ROOT / "taxonomy.yaml"))
+    monkeypatch.setenv("THEMER_CHUNK_SIZE", "5")  # several blocks, spread over the actors
+    single, spread = tmp_path / "single.csv", tmp_path / "ray.csv"
+    first = CliRunner().invoke(app, ["tag", str(survey_csv), "-o", str(single)])
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(app, ["tag", str(survey_csv), "-o", str(spread), "--engine",
+                                      "ray", "--ray-actors", "2"])
+    assert second.exit_code == 0, second.output
+    assert "ray: 2 actor(s)" in second.output
+    assert spread.read_bytes() == single.read_bytes()
+    assert len(single.read_text().splitlines()) > 12
