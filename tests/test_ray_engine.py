@@ -36,3 +36,33 @@ def test_ray_engine_writes_the_single_process_file(local_ray: object, survey_csv
     assert "ray: 2 actor(s)" in second.output
     assert spread.read_bytes() == single.read_bytes()
     assert len(single.read_text().splitlines()) > 12
+
+
+def test_shards_resume_after_a_crash(survey_csv: Path, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    monkeypatch.setenv("THEMER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("THEMER_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.setenv("THEMER_TAXONOMY", str(ROOT / "taxonomy.yaml"))
+    monkeypatch.setenv("THEMER_CHUNK_SIZE", "5")  # 12 responses: shards of 5, 5 and 2
+    folder, single = tmp_path / "shards", tmp_path / "single.csv"
+    first = CliRunner().invoke(app, ["tag", str(survey_csv), "-o", str(folder), "--shards"])
+    assert first.exit_code == 0, first.output
+    parts = sorted(folder.glob("part-*.parquet"))
+    assert len(parts) == 3
+    before = {p.name: p.read_bytes() for p in parts}
+    parts[1].unlink()  # as if the run died before the second chunk was written
+    again = CliRunner().invoke(app, ["tag", str(survey_csv), "-o", str(folder), "--shards"])
+    assert again.exit_code == 0, again.output
+    assert "2 of 3 shard(s) already written; tagging the other 1" in again.output
+    assert {p.name: p.read_bytes() for p in sorted(folder.glob("part-*.parquet"))} == before
+    CliRunner().invoke(app, ["tag", str(survey_csv), "-o", str(single)])
+    joined = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    expected = pd.read_csv(single, keep_default_na=False, dtype={"question": str})
+    assert joined["statement_id"].tolist() == expected["statement_id"].tolist()
+    assert joined["label"].tolist() == expected["label"].tolist()
+    monkeypatch.setenv("THEMER_CHUNK_SIZE", "4")  # another run's shards are not mixed in
+    other = CliRunner().invoke(app, ["tag", str(survey_csv), "-o", str(folder), "--shards"])
+    assert other.exit_code == 2
+    assert "holds shards of another run (different chunk_size)" in other.output
