@@ -39,3 +39,38 @@ def public_statements(n: int, splitter: object) -> list[str]:
 def rss_mib() -> float:
     """This process's peak resident memory so far, MiB (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# A command in a child process that reports its own peak resident memory (VmHWM: ru_maxrss
+# would carry the parent's peak over through fork and exec). "pandas FILE" reads a CSV whole.
+_CHILD = """
+import re, sys
+from pathlib import Path
+try:
+    if sys.argv[1] == "pandas":
+        import pandas as pd
+        print(len(pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False)))
+    else:
+        from themer.cli import app
+        app(sys.argv[1:], prog_name="themer", standalone_mode=False)
+finally:
+    status = Path("/proc/self/status").read_text()
+    print("PEAK_KIB", re.search(r"VmHWM:\\s+(\\d+)", status).group(1), file=sys.stderr)
+"""
+
+
+def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run ``themer ARGS`` (or ``pandas FILE``) in a child: (seconds, peak MiB, its output)."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True,
+                          env=env, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(done.stdout[-2000:] + done.stderr[-2000:])
+    peak = next(int(line.split()[1]) for line in done.stderr.splitlines()
+                if line.startswith("PEAK_KIB")) / 1024
+    return seconds, peak, done.stdout + done.stderr

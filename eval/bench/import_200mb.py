@@ -15,30 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATASETS
-
-CHILD = """
-import re, sys
-from pathlib import Path
-if sys.argv[1] == "pandas":
-    import pandas as pd
-    frame = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False)
-    print(len(frame))
-else:
-    from themer.cli import app
-    app(sys.argv[1:], prog_name="themer", standalone_mode=False)
-status = Path("/proc/self/status").read_text()
-print("PEAK_KIB", re.search(r"VmHWM:\\s+(\\d+)", status).group(1), file=sys.stderr)
-"""
+from common import DATASETS, run_child
 
 
 def build(path: Path, megabytes: int) -> int:
@@ -60,18 +44,6 @@ def build(path: Path, megabytes: int) -> int:
     return rows
 
 
-def run(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True,
-                          text=True, env=env, check=False)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(done.stdout[-2000:] + done.stderr[-2000:])
-    peak = next(int(line.split()[1]) for line in done.stderr.splitlines()
-                if line.startswith("PEAK_KIB")) / 1024
-    return seconds, peak, (done.stdout + done.stderr)[-400:]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=200)
@@ -81,12 +53,12 @@ def main() -> None:
         rows = build(export, options.mb)
         env = {**os.environ, "THEMER_DATABASE_URL": f"sqlite:///{scratch}/store.db"}
         print(f"{export.stat().st_size / 1e6:.0f} MB, {rows} rows")
-        base_s, base_mib, _ = run(["pandas", str(export)], env)
+        base_s, base_mib, _ = run_child(["pandas", str(export)], env)
         print(f"baseline pandas.read_csv whole file: {base_s:.1f} s, peak {base_mib:.0f} MiB")
-        dry_s, dry_mib, _ = run(["import", str(export), "--dry-run"], env)
+        dry_s, dry_mib, _ = run_child(["import", str(export), "--dry-run"], env)
         print(f"themer import --dry-run: {dry_s:.1f} s, peak {dry_mib:.0f} MiB "
               f"(memory ratio {dry_mib / base_mib:.2f})")
-        imp_s, imp_mib, said = run(["import", str(export), "--no-wait"], env)
+        imp_s, imp_mib, said = run_child(["import", str(export), "--no-wait"], env)
         print(f"themer import into SQLite: {imp_s:.1f} s ({rows / imp_s:.0f} rows/s), peak "
               f"{imp_mib:.0f} MiB (memory ratio {imp_mib / base_mib:.2f}, time ratio "
               f"{imp_s / base_s:.1f})")

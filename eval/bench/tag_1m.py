@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,18 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from eval.bench.common import DATASETS
-
-CHILD = """
-import re, sys
-from pathlib import Path
-from themer.cli import app
-try:
-    app(sys.argv[1:], prog_name="themer", standalone_mode=False)
-finally:
-    status = Path("/proc/self/status").read_text()
-    print("PEAK_KIB", re.search(r"VmHWM:\\s+(\\d+)", status).group(1), file=sys.stderr)
-"""
+from eval.bench.common import DATASETS, run_child
 
 
 def texts(n: int) -> list[str]:
@@ -72,16 +60,9 @@ def main() -> None:
         env = {**os.environ, "THEMER_ENCODER": "static",
                "THEMER_STATIC_MODEL": str(args.static.resolve()),
                "THEMER_CACHE_DIR": f"{scratch}/cache"}
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", CHILD, "tag", str(survey), "-o",
-                               f"{scratch}/tags.parquet"], capture_output=True, text=True,
-                              env=env, check=False)
-        seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(done.stderr[-3000:])
-        peak = next(int(x.split()[1]) for x in done.stderr.splitlines()
-                    if x.startswith("PEAK_KIB")) / 1024
-        said = next(x for x in done.stderr.splitlines() if x.startswith("wrote"))
+        seconds, peak, output = run_child(["tag", str(survey), "-o",
+                                           f"{scratch}/tags.parquet"], env)
+        said = next(x for x in output.splitlines() if x.startswith("wrote"))
     print(f"{said}\nthemer tag (static) over {args.n} responses: {seconds:.0f} s "
           f"({args.n / seconds:.0f} responses/s), peak {peak:.0f} MiB")
     print(f"raw MiniLM encode {raw_rate:.0f} texts/s -> {args.n / raw_rate:.0f} s projected for "
