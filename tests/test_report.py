@@ -89,6 +89,9 @@ def test_heatmap_shades_from_smallest_to_largest_and_marks_empty_cells() -> None
     assert cells[("b", "x")]["text"] == "n/a"
     assert cells[("a", "y")]["text"] == "20%"
     assert chart["columns"][0]["note"] == "n=40"
+    long = heatmap(["a"], ["individual contributor"], [[1.0]], diverging=False)
+    assert long["columns"][0]["short"] == "individual …"  # cut to fit the cell
+    assert long["columns"][0]["label"] == "individual contributor"  # kept for the tooltip
     gaps = heatmap(["f"], ["x", "y"], [[-10.0, 5.0]], diverging=True)
     negative, positive = gaps["cells"]
     assert negative["fill"] != positive["fill"]  # two hues around zero

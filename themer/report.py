@@ -89,6 +89,7 @@ def trend_line(periods: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 HEAT_CELL_W = 84
 HEAT_CELL_H = 22
+HEAT_LABEL_CHARS = 12  # longer column names are cut (full name in the tooltip)
 BLUE, ORANGE = "#0072B2", "#D55E00"
 
 
@@ -119,7 +120,9 @@ def heatmap(row_labels: list[str], column_labels: list[str],
                 "dark": value is not None and strength > 0.55})
     return {"cells": cells, "rows": [{"label": r, "y": 40 + i * HEAT_CELL_H}
                                      for i, r in enumerate(row_labels)],
-            "columns": [{"label": c, "note": (column_notes or {}).get(c, ""),
+            "columns": [{"label": c, "short": c if len(c) <= HEAT_LABEL_CHARS
+                         else c[:HEAT_LABEL_CHARS - 1] + "…",
+                         "note": (column_notes or {}).get(c, ""),
                          "x": LABEL_WIDTH + j * HEAT_CELL_W + HEAT_CELL_W / 2}
                         for j, c in enumerate(column_labels)],
             "cell_w": HEAT_CELL_W, "cell_h": HEAT_CELL_H,

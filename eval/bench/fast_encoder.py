@@ -15,6 +15,7 @@ raw `SentenceTransformer.encode` (batch 32) is the baseline; static encode; and 
 cascade estimate = n / (static time + share sent x MiniLM time for those texts).
 
     python eval/bench/fast_encoder.py --static models/static-minilm [--band 0.15 0.05 0.02]
+    python eval/bench/fast_encoder.py --words   # heads with TF-IDF words, as the shipped head
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -44,26 +48,37 @@ from themer.tagger import Tagger
 from themer.taxonomy import load_taxonomy
 
 
-def calibrated(gold: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold calibrated probabilities (n, L) and the per-fold-per-label cuts (n, L)."""
+def calibrated(gold: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray,
+               texts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold calibrated probabilities (n, L) and the per-fold-per-label cuts (n, L).
+
+    With ``texts``: the head reads TF-IDF 1-2 grams beside 0.5 x the vector (C=3), the hybrid
+    features of head_variants.py."""
     proba = np.zeros(gold.shape, dtype=np.float32)
     cuts = np.full(gold.shape, 0.5, dtype=np.float32)
+    full = X
     for train, test in folds:
+        if texts is not None:
+            tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2,
+                                    max_features=20_000)
+            words = tfidf.fit_transform(texts[train])
+            A = hstack([words, csr_matrix(0.5 * full[train])]).tocsr()
+            B = hstack([tfidf.transform(texts[test]), csr_matrix(0.5 * full[test])]).tocsr()
+        else:
+            A, B = full[train], full[test]
         for j in range(gold.shape[1]):
             y = gold[train, j]
             if y.sum() < 5:
                 continue
-            make = lambda: LogisticRegression(C=1.0, class_weight="balanced",  # noqa: E731
-                                              max_iter=3000)
+            make = partial(LogisticRegression, C=3.0 if texts is not None else 1.0,
+                           class_weight="balanced", max_iter=3000)
             inner = StratifiedKFold(5, shuffle=True, random_state=0)
-            scores = cross_val_predict(make(), X[train], y, cv=inner,
-                                       method="decision_function")
+            scores = cross_val_predict(make(), A, y, cv=inner, method="decision_function")
             platt = LogisticRegression(C=1e6).fit(scores[:, None], y)
             oof = platt.predict_proba(scores[:, None])[:, 1:].astype(np.float32)
             cuts[test, j] = f1_optimal_thresholds(oof, y[:, None])[0]
-            model = make().fit(X[train], y)
-            proba[test, j] = platt.predict_proba(model.decision_function(X[test])[:, None])[:, 1]
+            model = make().fit(A, y)
+            proba[test, j] = platt.predict_proba(model.decision_function(B)[:, None])[:, 1]
     return proba, cuts
 
 
@@ -73,6 +88,8 @@ def main() -> None:
     parser.add_argument("--band", type=float, nargs="+", default=[0.15, 0.05, 0.02])
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--throughput-only", action="store_true")
+    parser.add_argument("--words", action="store_true",
+                        help="Heads read TF-IDF words beside the vector (the shipped head).")
     args = parser.parse_args()
     minilm = cached_encoder()
     static = StaticEncoder(args.static)
@@ -86,8 +103,9 @@ def main() -> None:
         folds = cv_folds(data.gold, 5)
         X_m = minilm.encode(data.texts)
         X_s = static.encode(data.texts)
-        p_m, c_m = calibrated(data.gold, folds, X_m)
-        p_s, c_s = calibrated(data.gold, folds, X_s)
+        words = np.asarray(data.texts, dtype=object) if args.words else None
+        p_m, c_m = calibrated(data.gold, folds, X_m, words)
+        p_s, c_s = calibrated(data.gold, folds, X_s, words)
         pred_m, pred_s = p_m >= c_m, p_s >= c_s
         f1 = [f1_score(data.gold, p, average="macro", zero_division=0) for p in (pred_m, pred_s)]
         cells = []
