@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     static_model: Path = Field(default=Path("models/static-minilm"),
                                description="Folder of `themer models distill`.")
     cascade_band: float = Field(
-        default=0.15, gt=0, le=0.5, description="cascade: a statement whose static confidence "
+        default=0.05, gt=0, le=0.5, description="cascade: a statement whose static confidence "
         "for some label is within this of the 0.5 cut goes to MiniLM.")
     batch_tokens: int = Field(
         default=512, ge=16, le=65_536,

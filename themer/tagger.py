@@ -90,7 +90,7 @@ class Tagger:
     # cascade: statements whose confidence for some label is within ``band`` of its bar are
     # tagged by ``fallback`` (MiniLM) instead; decided per statement, so deterministic
     fallback: Tagger | None = None
-    band: float = 0.15
+    band: float = 0.05
     routed: int = 0  # statements sent to the fallback so far
     seen: int = 0  # statements tagged so far
 
