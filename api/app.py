@@ -38,11 +38,11 @@ from api.errors import ApiError, install
 from api.limits import BodyLimit, RateLimiter
 from themer import __version__
 from themer.analyze import survey_groups, theme_mentions, theme_table
-from themer.cache import EmbeddingCache
 from themer.config import Settings
 from themer.decisions import Decision
 from themer.decisions import promote as promote_candidate
-from themer.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.embed import Encoder
+from themer.encoders import cached, fallback_encoder, primary_encoder
 from themer.errors import ThemerError
 from themer.io import load_mapping, load_responses
 from themer.payloads import adoption_payload, priorities_payload, trends_payload
@@ -99,7 +99,8 @@ class Engine:
             store.activate_taxonomy(load_taxonomy(path), path.read_text(encoding="utf-8"),
                                     author="themer serve")
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self._base: SentenceTransformerEncoder | None = None
+        self._base: Encoder | None = None
+        self._fallback: Encoder | None = None  # cascade mode: MiniLM for unsure statements
         self._taggers: dict[tuple[int, str], Tagger] = {}
         self._lock = threading.Lock()
         # One tagging at a time per cache object: the encoder's cache is not thread-safe, and
@@ -112,10 +113,9 @@ class Engine:
 
     def load_model(self) -> None:
         with self._lock:  # one model load, even under concurrent first requests
-            if self._base is None:
-                self._base = SentenceTransformerEncoder(self.settings.model or None,
-                                                        device=self.settings.device,
-                                                        batch_tokens=self.settings.batch_tokens)
+            if self._base is None:  # THEMER_ENCODER: minilm, static or cascade
+                self._fallback = fallback_encoder(self.settings)
+                self._base = primary_encoder(self.settings)
 
     def tagger_for(self, version: TaxonomyVersion, user: str = "api") -> Tagger:
         """The tagger of a stored taxonomy version; ``user`` gets its own cache connection."""
@@ -124,11 +124,13 @@ class Engine:
             key = (version.id, user)
             if key not in self._taggers:
                 assert self._base is not None
-                encoder = CachedEncoder(self._base, EmbeddingCache(self.settings.cache_dir /
-                                                                   "embeddings"))
+                encoder = cached(self.settings, self._base)
+                fallback = (cached(self.settings, self._fallback)
+                            if self._fallback is not None else None)
                 self._taggers[key] = tagger_for_version(
                     version, encoder, models_dir=self.settings.models_dir,
-                    splitter=StatementSplitter(splitter=self.settings.splitter))
+                    splitter=StatementSplitter(splitter=self.settings.splitter),
+                    fallback=fallback, band=self.settings.cascade_band)
             return self._taggers[key]
 
     def active(self) -> TaxonomyVersion:

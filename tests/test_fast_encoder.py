@@ -134,3 +134,36 @@ def test_encoder_is_chosen_by_configuration(static_dir: Path, survey_csv: Path, 
     missing = CliRunner().invoke(app, ["tag", str(survey_csv), "-o", str(tmp_path / "x.csv")])
     assert missing.exit_code == 2
     assert "themer models distill" in missing.output
+
+
+def test_the_api_serves_the_configured_cascade(static_dir: Path, tmp_path: Path) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from themer.config import Settings
+    from themer.store.repository import Store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    key = Store.open(url).create_key("read")
+    settings = Settings(database_url=url, cache_dir=tmp_path / "cache", encoder="cascade",
+                        static_model=static_dir, cascade_band=0.5,
+                        taxonomy=Path(__file__).resolve().parent.parent / "taxonomy.yaml",
+                        models_dir=tmp_path / "no-models")
+    with TestClient(create_app(settings)) as client:
+        for _ in range(600):  # the model loads in the background; /readyz says when
+            if client.get("/readyz").status_code == 200:
+                break
+            time.sleep(0.1)
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        tagger = engine.tagger()
+        assert tagger.encoder.model_id.startswith("static:")
+        assert tagger.fallback is not None
+        assert tagger.fallback.encoder.model_id.startswith("st:")
+        assert tagger.band == 0.5
+        answer = client.post("/v1/classify", headers={"X-API-Key": key}, json={
+            "comments": [{"id": "c1", "text": "Search never finds anything."}]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"][0]["statements"][0]["statement"].startswith("Search")
+        assert tagger.seen == 1  # the request went through the cascade tagger

@@ -43,7 +43,7 @@ from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
 from themer.discover_labels import load_label_nlp
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
-from themer.encoders import build_tagger, cached, primary_encoder
+from themer.encoders import build_tagger, cached, fallback_encoder, primary_encoder
 from themer.errors import InputFileError, ModelError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import MAX_PROBLEMS_SHOWN, LoadResult, iter_responses, load_mapping, read_table
@@ -1587,10 +1587,13 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
 def _store_tagger_for(settings: Settings) -> Callable[[TaxonomyVersion], Tagger]:
     """Taggers for stored taxonomy versions, sharing one encoder."""
     encoder = _encoder(settings)
+    fallback_base = fallback_encoder(settings)
+    fallback = cached(settings, fallback_base) if fallback_base is not None else None
 
     def tagger_for(version: TaxonomyVersion) -> Tagger:
         return tagger_for_version(version, encoder, models_dir=settings.models_dir,
-                                  splitter=StatementSplitter(splitter=settings.splitter))
+                                  splitter=StatementSplitter(splitter=settings.splitter),
+                                  fallback=fallback, band=settings.cascade_band)
 
     return tagger_for
 

@@ -17,16 +17,25 @@ __all__ = ["tag_stored", "tagger_for_version"]
 
 
 def tagger_for_version(version: TaxonomyVersion, encoder: CachedEncoder, *, models_dir: Path,
-                       splitter: StatementSplitter) -> Tagger:
+                       splitter: StatementSplitter, fallback: CachedEncoder | None = None,
+                       band: float = 0.05) -> Tagger:
     """The tagger of a stored taxonomy version: zero-shot, or the trained heads in
-    ``models_dir`` made for that taxonomy content and encoder."""
+    ``models_dir`` made for that taxonomy content and encoder. With ``fallback`` (cascade
+    mode), statements within ``band`` of a cut are re-tagged with that encoder."""
     taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
-    heads: dict[LabelKind, Path] = {}
-    for kind in ("area", "type"):
-        found = find_head(models_dir, kind, taxonomy, encoder.model_id)
-        if found is not None:
-            heads[kind] = found
-    return Tagger.build(taxonomy, encoder, splitter, heads=heads)
+
+    def build(chosen: CachedEncoder) -> Tagger:
+        heads: dict[LabelKind, Path] = {}
+        for kind in ("area", "type"):
+            found = find_head(models_dir, kind, taxonomy, chosen.model_id)
+            if found is not None:
+                heads[kind] = found
+        return Tagger.build(taxonomy, chosen, splitter, heads=heads)
+
+    tagger = build(encoder)
+    if fallback is not None:
+        tagger.fallback, tagger.band = build(fallback), band
+    return tagger
 
 
 def tag_stored(store: Store, tagger: Tagger, taxonomy_version_id: int,
