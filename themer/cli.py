@@ -10,7 +10,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -46,7 +46,14 @@ from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.encoders import build_tagger, cached, fallback_encoder, primary_encoder
 from themer.errors import InputFileError, ModelError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
-from themer.io import MAX_PROBLEMS_SHOWN, LoadResult, iter_responses, load_mapping, read_table
+from themer.io import (
+    MAX_PROBLEMS_SHOWN,
+    LoadResult,
+    iter_responses,
+    load_mapping,
+    merge_results,
+    read_table,
+)
 from themer.payloads import adoption_payload, priorities_payload, records, trends_payload
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
@@ -186,19 +193,14 @@ def _load(path: Path, *, mapping: Path | None, id_col: str | None, score_col: st
           text_col: list[str] | None, date_col: str | None, survey_type_col: str | None,
           segment: list[str] | None, scale: str, lenient: bool, encoding: str,
           survey_type: str | None) -> LoadResult:
-    parts = list(_stream(path, mapping=mapping, id_col=id_col, score_col=score_col,
-                         text_col=text_col, date_col=date_col, survey_type_col=survey_type_col,
-                         segment=segment, scale=scale, lenient=lenient, encoding=encoding))
-    first = parts[0]
-    responses = (pd.concat([p.responses for p in parts], ignore_index=True)
-                 if len(parts) > 1 else first.responses)
-    problems = [problem for p in parts for problem in p.problems]
-    n_input_rows = sum(p.n_input_rows for p in parts)
-    if problems:
-        err.print(f"{len(problems)} problem(s); {len(responses)} of {n_input_rows} rows kept.",
-                  highlight=False)
-    return LoadResult(_only_survey_type(responses, survey_type, path), first.mapping, problems,
-                      n_input_rows, first.profile)
+    result = merge_results(list(_stream(
+        path, mapping=mapping, id_col=id_col, score_col=score_col, text_col=text_col,
+        date_col=date_col, survey_type_col=survey_type_col, segment=segment, scale=scale,
+        lenient=lenient, encoding=encoding)))
+    if result.problems:
+        err.print(f"{len(result.problems)} problem(s); {len(result.responses)} of "
+                  f"{result.n_input_rows} rows kept.", highlight=False)
+    return replace(result, responses=_only_survey_type(result.responses, survey_type, path))
 
 
 def _only_survey_type(responses: pd.DataFrame, survey_type: str | None,

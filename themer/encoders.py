@@ -15,7 +15,7 @@ from themer.config import Settings
 from themer.embed import CachedEncoder, Encoder, SentenceTransformerEncoder
 from themer.errors import InputFileError
 from themer.segment import StatementSplitter
-from themer.tagger import Tagger, find_head
+from themer.tagger import Tagger, find_heads
 from themer.taxonomy import LabelKind, TaxonomyInfo
 
 __all__ = ["build_tagger", "cached", "fallback_encoder", "primary_encoder"]
@@ -47,13 +47,8 @@ def cached(settings: Settings, encoder: Encoder) -> CachedEncoder:
 def _heads_for(settings: Settings, taxonomy: TaxonomyInfo, encoder: CachedEncoder,
                explicit: dict[str, dict[LabelKind, Path]]) -> dict[LabelKind, Path]:
     """Head folders given for this encoder, else heads found in models/ for it."""
-    chosen = dict(explicit.get(encoder.model_id, {}))
-    for kind in ("area", "type"):
-        if kind not in chosen:
-            found = find_head(settings.models_dir, kind, taxonomy, encoder.model_id)
-            if found is not None:
-                chosen[kind] = found
-    return chosen
+    return {**find_heads(settings.models_dir, taxonomy, encoder.model_id),
+            **explicit.get(encoder.model_id, {})}
 
 
 def build_tagger(settings: Settings, taxonomy: TaxonomyInfo,

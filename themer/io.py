@@ -36,6 +36,7 @@ __all__ = [
     "iter_table",
     "load_mapping",
     "load_responses",
+    "merge_results",
     "read_table",
     "text_list",
     "validate_responses",
@@ -503,7 +504,12 @@ def load_responses(
     **detect: Any,
 ) -> LoadResult:
     """Read, map and validate a survey export in one call (all rows in memory)."""
-    parts = list(iter_responses(path, mapping, strict=strict, encoding=encoding, **detect))
+    return merge_results(list(iter_responses(path, mapping, strict=strict, encoding=encoding,
+                                             **detect)))
+
+
+def merge_results(parts: Sequence[LoadResult]) -> LoadResult:
+    """The chunks of one streamed file as one result: rows, problems and input rows added up."""
     first = parts[0]
     return replace(
         first,

@@ -31,6 +31,7 @@ __all__ = [
     "Scorer",
     "Tagger",
     "find_head",
+    "find_heads",
     "prototype_scorer",
     "text_columns",
 ]
@@ -75,6 +76,17 @@ def find_head(models_dir: Path, kind: LabelKind, taxonomy: TaxonomyInfo,
                 and meta.get("embedding_model_id") == model_id):
             return meta_path.parent
     return None
+
+
+def find_heads(models_dir: Path, taxonomy: TaxonomyInfo, model_id: str
+               ) -> dict[LabelKind, Path]:
+    """The heads in ``models_dir`` for this taxonomy and encoder, per label kind found."""
+    heads: dict[LabelKind, Path] = {}
+    for kind in ("area", "type"):
+        found = find_head(models_dir, kind, taxonomy, model_id)
+        if found is not None:
+            heads[kind] = found
+    return heads
 
 
 @dataclass

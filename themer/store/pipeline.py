@@ -10,8 +10,8 @@ from themer.segment import StatementSplitter
 from themer.store.models import TaxonomyVersion
 from themer.store.repository import Store
 from themer.store.webhooks import enqueue_deliveries
-from themer.tagger import Tagger, find_head
-from themer.taxonomy import LabelKind, parse_taxonomy
+from themer.tagger import Tagger, find_heads
+from themer.taxonomy import parse_taxonomy
 
 __all__ = ["tag_stored", "tagger_for_version"]
 
@@ -25,12 +25,8 @@ def tagger_for_version(version: TaxonomyVersion, encoder: CachedEncoder, *, mode
     taxonomy = parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
 
     def build(chosen: CachedEncoder) -> Tagger:
-        heads: dict[LabelKind, Path] = {}
-        for kind in ("area", "type"):
-            found = find_head(models_dir, kind, taxonomy, chosen.model_id)
-            if found is not None:
-                heads[kind] = found
-        return Tagger.build(taxonomy, chosen, splitter, heads=heads)
+        return Tagger.build(taxonomy, chosen, splitter,
+                            heads=find_heads(models_dir, taxonomy, chosen.model_id))
 
     tagger = build(encoder)
     if fallback is not None:
