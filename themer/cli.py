@@ -58,12 +58,12 @@ from themer.payloads import adoption_payload, priorities_payload, records, trend
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
 from themer.priorities import priorities as rank_priorities
-from themer.ray_engine import TAG_TYPES, RayTagger
+from themer.ray_engine import RayTagger
 from themer.report import export_charts, render_eval_report, write_report
 from themer.report_sections import report_html
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
-from themer.shards import file_sha256, missing_shards, shard_path, write_shard
+from themer.shards import file_sha256, missing_shards, tag_into_shards
 from themer.store.jobs import create_retag_job, create_tag_job, get_job, run_worker
 from themer.store.models import Job, TaxonomyVersion
 from themer.store.pipeline import tagger_for_version
@@ -349,41 +349,17 @@ def _write_tags(tagger: Tagger | RayTagger, responses: pd.DataFrame, path: Path,
 def _write_shards(runner: Tagger | RayTagger, responses: pd.DataFrame, input: Path,
                   folder: Path, settings: Settings, taxonomy: TaxonomyInfo) -> None:
     """Tag the chunks whose shard is missing (all of them on a first run)."""
-    size = settings.chunk_size
-    n_chunks = -(-len(responses) // size)
     identity = {"input_sha256": file_sha256(input), "rows": len(responses),
                 "taxonomy_hash": taxonomy.content_hash, "encoder": settings.encoder,
                 "model": settings.model or "packaged MiniLM",
-                "static_model": str(settings.static_model), "chunk_size": size}
+                "static_model": str(settings.static_model), "chunk_size": settings.chunk_size}
+    n_chunks = -(-len(responses) // settings.chunk_size)
     todo = missing_shards(folder, identity, n_chunks)
     if len(todo) < n_chunks:
         err.print(f"{n_chunks - len(todo)} of {n_chunks} shard(s) already written; tagging "
                   f"the other {len(todo)}", highlight=False)
-    # every chunk but the last is full, so the chosen chunks re-chunk on the same boundaries
-    chosen = (pd.concat([responses.iloc[i * size:(i + 1) * size] for i in todo])
-              if todo else responses.iloc[:0])
-    chunk_of = pd.Series(np.arange(len(responses)) // size,
-                         index=responses["response_id"].astype(str).to_numpy())
-    pending: dict[int, list[pd.DataFrame]] = {}
-
-    def sink(tags: pd.DataFrame) -> None:
-        # rows arrive in input order, however an engine cuts its batches: a shard is written
-        # once the rows of a later chunk show up
-        if tags.empty:
-            return
-        chunks = chunk_of.reindex(tags["response_id"].astype(str).to_numpy()).to_numpy()
-        for index in dict.fromkeys(chunks.tolist()):
-            pending.setdefault(int(index), []).append(tags[chunks == index])
-        for index in [i for i in pending if i < int(chunks.max())]:
-            write_shard(folder, index, pd.concat(pending.pop(index), ignore_index=True))
-
-    _tag_all(runner, chosen, size, sink)
-    for index in todo:  # the last chunk, and chunks whose responses left no statement
-        if index not in pending and shard_path(folder, index).is_file():
-            continue
-        rows = pending.pop(index, [])
-        write_shard(folder, index, pd.concat(rows, ignore_index=True) if rows else
-                    pd.DataFrame({c: pd.Series(dtype=t) for c, t in TAG_TYPES.items()}))
+    tag_into_shards(lambda chosen, sink: _tag_all(runner, chosen, settings.chunk_size, sink),
+                    responses, folder, todo, settings.chunk_size)
     err.print(f"{n_chunks} shard(s) in {folder} ({len(todo)} written now)", highlight=False)
 
 

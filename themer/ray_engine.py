@@ -22,14 +22,10 @@ import pandas as pd
 
 from themer.config import Settings
 from themer.errors import ModelError
-from themer.tagger import TAG_COLUMNS
+from themer.tagger import TAG_COLUMNS, TAG_TYPES
 from themer.taxonomy import TaxonomyInfo
 
 __all__ = ["RayTagger"]
-
-TAG_TYPES = {"response_id": "str", "statement_id": "str", "question": "str", "start": "int64",
-             "end": "int64", "statement": "str", "kind": "str", "label": "str",
-             "confidence": "float64"}
 
 
 class _TagBatch:

@@ -28,6 +28,7 @@ from themer.taxonomy import LabelKind, TaxonomyInfo
 __all__ = [
     "STATEMENT_COLUMNS",
     "TAG_COLUMNS",
+    "TAG_TYPES",
     "Scorer",
     "Tagger",
     "find_head",
@@ -39,6 +40,9 @@ __all__ = [
 VECTOR_BLOCK = 65_536  # rows scored at a time when re-tagging many cached vectors
 STATEMENT_COLUMNS = ["response_id", "statement_id", "question", "start", "end", "statement"]
 TAG_COLUMNS = [*STATEMENT_COLUMNS, "kind", "label", "confidence"]
+TAG_TYPES = {"response_id": "str", "statement_id": "str", "question": "str", "start": "int64",
+             "end": "int64", "statement": "str", "kind": "str", "label": "str",
+             "confidence": "float64"}  # the dtypes of a tag frame, column by column
 DEFAULT_RULES: dict[LabelKind, DecisionRule] = {
     "area": DecisionRule(multi_label=True, min_confidence=0.5, max_labels=2),
     "type": DecisionRule(multi_label=False, min_confidence=0.5, margin=0.0),
