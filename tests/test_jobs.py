@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 
 from themer.embed import SentenceTransformerEncoder
 from themer.segment import StatementSplitter
-from themer.store.jobs import claim_job, create_retag_job, get_job, run_worker
-from themer.store.models import Job, TagRow, TaxonomyVersion
+from themer.store.jobs import _next_size, claim_job, create_retag_job, get_job, run_worker
+from themer.store.models import Job, StatementRow, TagRow, TaxonomyVersion
 from themer.store.pipeline import tag_stored
 from themer.store.repository import ResponseIn, Store
 from themer.tagger import Tagger
@@ -75,6 +75,72 @@ def test_retag_job_audits_and_activates(store_url: str, encoder: SentenceTransfo
     reference = tagger_for(v2)
     frame = store.responses_for_tagging([r.id for r in results])
     assert _tag_count(store, v2.id) == len(reference.tag_statements(reference.split(frame)))
+
+
+class _CountingSplitter:
+    """The real splitter, recording every comment it is asked to split."""
+
+    def __init__(self, splitter: StatementSplitter) -> None:
+        self.splitter = splitter
+        self.seen: list[str] = []
+
+    def split_many(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        self.seen += list(texts)
+        return self.splitter.split_many(texts)
+
+
+def _labels(store: Store, version_id: int) -> list[tuple[int, str, int, str, str]]:
+    with store.sessions() as session:
+        rows = session.execute(
+            select(StatementRow.response_id, StatementRow.question, StatementRow.start,
+                   TagRow.kind, TagRow.label)
+            .join(TagRow, TagRow.statement_id == StatementRow.id)
+            .where(TagRow.taxonomy_version_id == version_id)).all()
+    return sorted((int(r), str(q), int(s), str(k), str(label)) for r, q, s, k, label in rows)
+
+
+def test_retag_reads_stored_statements_and_splits_only_new_responses(
+        store_url: str, encoder: SentenceTransformerEncoder, splitter: StatementSplitter) -> None:
+    store = Store.open(store_url)
+    v1 = store.activate_taxonomy(parse_taxonomy(V1), V1)
+    tagged = store.ingest([ResponseIn(id=f"r{i}", score=i % 11,
+                                      comments={"reason": TEXTS[i % len(TEXTS)]})
+                           for i in range(12)])
+    tag_stored(store, _tagger_for(encoder, splitter)(v1), v1.id, [r.id for r in tagged])
+    untagged = store.ingest([ResponseIn(id="late", score=3,
+                                        comments={"reason": "Exports time out. Fix them."})])
+    with store.sessions() as session:
+        statements_before = int(session.scalar(select(func.count(StatementRow.id))) or 0)
+    counting = _CountingSplitter(splitter)
+    v2_text = _without_billing(V1)
+    v2 = store.add_taxonomy(parse_taxonomy(v2_text), v2_text, activate=False)
+    job = create_retag_job(store, v2.id, v1.id)
+    assert run_worker(store, _tagger_for(encoder, counting), once=True, chunk_size=4) == 1
+    finished = get_job(store, job.id)
+    assert finished is not None
+    assert finished.state == "done", finished.error
+    # only the response never split before went through the splitter
+    assert counting.seen == ["Exports time out. Fix them."]
+    with store.sessions() as session:
+        statements_after = int(session.scalar(select(func.count(StatementRow.id))) or 0)
+    assert statements_after == statements_before + 2  # the late response's two statements
+    # the tags equal a fresh split-and-tag of every response with version 2
+    reference = _tagger_for(encoder, splitter)(v2)
+    frame = store.responses_for_tagging([r.id for r in [*tagged, *untagged]])
+    expected = reference.tag_statements(reference.split(frame))
+    want = sorted((int(r.response_id), str(r.question), int(r.start), str(r.kind),
+                   str(r.label)) for r in expected.itertuples())
+    assert _labels(store, v2.id) == want
+    assert any(label == "billing" for *_, label in _labels(store, v1.id))
+    assert not any(label == "billing" for *_, label in want)
+
+
+@pytest.mark.parametrize(("size", "seconds", "expected"), [
+    (500, 0.2, 1_000), (16_000, 0.2, 16_000), (4_000, 9.0, 2_000), (500, 9.0, 500),
+    (2_000, 3.0, 2_000)])
+def test_chunks_grow_while_quick_and_shrink_when_slow(size: int, seconds: float,
+                                                      expected: int) -> None:
+    assert _next_size(size, 500, seconds) == expected
 
 
 def test_claims_are_exclusive_and_stale_jobs_are_taken_over(store_url: str) -> None:

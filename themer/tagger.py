@@ -244,11 +244,14 @@ class Tagger:
         """Tag rows for already-split statements, streaming their vectors from the cache.
 
         For batch re-tagging after a taxonomy or head change: vectors are read a block at a
-        time into one reused buffer; only statements missing from the cache are embedded.
+        time into one reused buffer; only statements missing from the cache are embedded
+        (all of them when the encoder has no cache).
         """
-        cache = self.encoder.cache
-        if cache is None:
-            raise ModelError("retag() needs an encoder with a cache.", code="THM317")
+        cache = getattr(self.encoder, "cache", None)
+        if cache is None:  # an encoder without a cache: embed block by block
+            for start in range(0, len(statements), block):
+                yield self.tag_statements(statements.iloc[start:start + block])
+            return
         keys = [text_key(self.encoder.model_id, t) for t in statements["statement"].tolist()]
         for start, vectors, found in cache.iter_matrix(keys, self.encoder.dim, block):
             part = statements.iloc[start:start + len(vectors)]

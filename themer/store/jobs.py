@@ -13,15 +13,17 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import and_, func, or_, select, update
 
-from themer.store.models import Job, ResponseRow, StatementRow, TagRow, TaxonomyVersion
+from themer.store.models import Job, ResponseRow, TaxonomyVersion
 from themer.store.repository import Store
 from themer.store.webhooks import deliver_due, enqueue_deliveries
 from themer.tagger import Tagger
@@ -34,6 +36,8 @@ RETAG = "retag"  # all stored history against a new taxonomy version
 TAG = "tag"  # given new responses (a big ingest or an import) against the active version
 DISCOVER = "discover"  # cluster stored statements (themer.store.discovery)
 TERMINAL = ("done", "failed", "cancelled")
+QUICK_CHUNK_S, SLOW_CHUNK_S = 1.0, 5.0  # chunk duration that grows / shrinks the next chunk
+MAX_CHUNK_GROWTH = 32  # a chunk is at most this many times THEMER_JOB_CHUNK responses
 TaggerFor = Callable[[TaxonomyVersion], Tagger]
 
 
@@ -102,18 +106,64 @@ def claim_job(store: Store, worker: str, *, stale_after: float = 30.0) -> Job | 
     return get_job(store, candidate)
 
 
-def _labels_before(store: Store, version_id: int | None, response_ids: list[int]
-                   ) -> set[tuple[int, str, int, str, str]]:
-    if version_id is None:
-        return set()
-    with store.sessions() as session:
-        rows = session.execute(
-            select(StatementRow.response_id, StatementRow.question, StatementRow.start,
-                   TagRow.kind, TagRow.label)
-            .join(TagRow, TagRow.statement_id == StatementRow.id)
-            .where(TagRow.taxonomy_version_id == version_id,
-                   StatementRow.response_id.in_(response_ids))).all()
-    return {(int(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows}
+def _label_changes(before: set[tuple[Any, ...]], after: set[tuple[Any, ...]]
+                   ) -> tuple[Counter[str], Counter[str]]:
+    """Per "kind:label", the tags added and removed (each tuple ends with kind, label)."""
+    added = Counter(f"{k}:{label}" for *_, k, label in after - before)
+    removed = Counter(f"{k}:{label}" for *_, k, label in before - after)
+    return added, removed
+
+
+def _retag_range(store: Store, tagger: Tagger, version_id: int, heads: dict[str, str],
+                 ids: list[int], previous_id: int | None
+                 ) -> tuple[int, Counter[str], Counter[str]]:
+    """Re-tag responses ids[0]..ids[-1] (a contiguous run of store ids) from their stored
+    statements and cached vectors; responses never split before are split now."""
+    first, last = ids[0], ids[-1]
+    statements = store.stored_statements(first, last)
+    before = store.range_labels(previous_id, first, last) if previous_id is not None else set()
+    saved, after = 0, set()
+    if len(statements):
+        tags = pd.concat(list(tagger.retag(statements)), ignore_index=True)
+        saved = store.replace_range_tags(tags, version_id, heads, first, last)
+        after = set(zip(tags["statement_id"].astype("int64").tolist(), tags["kind"].tolist(),
+                        tags["label"].tolist(), strict=True))
+    added, removed = _label_changes(before, after)
+    split_before = set(statements["response_id"].astype("int64").tolist())
+    unsplit = [i for i in ids if i not in split_before]  # stored, never tagged (or blank)
+    if unsplit:
+        fresh = tagger.split(store.responses_for_tagging(unsplit))
+        if len(fresh):
+            tags = tagger.tag_statements(fresh)
+            saved += store.save_tags(tags, version_id, heads)
+            added.update(f"{k}:{label}" for k, label in zip(tags["kind"], tags["label"],
+                                                             strict=True))
+    return saved, added, removed
+
+
+def _tag_new(store: Store, tagger: Tagger, version: TaxonomyVersion, heads: dict[str, str],
+             ids: list[int]) -> tuple[int, Counter[str], Counter[str]]:
+    """Split and tag new responses, and route them to the teams subscribed to their themes."""
+    statements = tagger.split(store.responses_for_tagging(ids))
+    saved, after = 0, set()
+    if len(statements):
+        tags = tagger.tag_statements(statements)
+        saved = store.save_tags(tags, version.id, heads)
+        after = set(zip(tags["statement_id"].tolist(), tags["kind"].tolist(),
+                        tags["label"].tolist(), strict=True))
+    enqueue_deliveries(store, version, ids)
+    return (saved, *_label_changes(set(), after))
+
+
+def _next_size(size: int, base: int, seconds: float) -> int:
+    """The next chunk's size: doubled after a chunk under QUICK_CHUNK_S (a re-tag from cached
+    vectors spends most of a small chunk on per-chunk queries), halved after one over
+    SLOW_CHUNK_S (embedding: heartbeats stay frequent), within base..base x MAX_CHUNK_GROWTH."""
+    if seconds < QUICK_CHUNK_S:
+        return min(size * 2, base * MAX_CHUNK_GROWTH)
+    if seconds > SLOW_CHUNK_S:
+        return max(size // 2, base)
+    return size
 
 
 def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
@@ -134,18 +184,20 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
         heads = {str(kind): source for kind, source in tagger.sources.items()}
         cursor, done = job.cursor, job.done
         counts: dict[str, Any] = dict(job.counts or {})
+        size = chunk_size  # grows while chunks are quick (cached vectors), see _next_size
         while stop is None or not stop.is_set():
+            began = time.perf_counter()
             current = get_job(store, job.id)
             if current is None or current.state != "running" or current.worker != worker:
                 return current.state if current is not None else "failed"
             if job.kind == TAG:  # a given set of new responses
                 wanted = sorted(int(i) for i in params["response_ids"])
-                ids = [i for i in wanted if i > cursor][:chunk_size]
+                ids = [i for i in wanted if i > cursor][:size]
             else:  # all history
                 with store.sessions() as session:
                     ids = list(session.scalars(
                         select(ResponseRow.id).where(ResponseRow.id > cursor)
-                        .order_by(ResponseRow.id).limit(chunk_size)))
+                        .order_by(ResponseRow.id).limit(size)))
             if not ids:
                 if job.kind == RETAG:
                     with store.sessions.begin() as session:
@@ -154,21 +206,17 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
                             TaxonomyVersion.id == version.id).values(active=True))
                 finish_job(store, job.id, worker, "done", None)
                 return "done"
-            before = _labels_before(store, params.get("previous_version_id"), ids)
-            statements = tagger.split(store.responses_for_tagging(ids))
-            tags = tagger.tag_statements(statements) if len(statements) else statements
-            after = {(int(r.response_id), str(r.question), int(r.start), str(r.kind),
-                      str(r.label)) for r in tags.itertuples()} if len(tags) else set()
-            store.save_tags(tags, version.id, heads)
-            if job.kind == TAG:  # new comments: route them to subscribed teams
-                enqueue_deliveries(store, version, ids)
-            added = Counter(f"{k}:{label}" for *_, k, label in after - before)
-            removed = Counter(f"{k}:{label}" for *_, k, label in before - after)
+            previous = params.get("previous_version_id")
+            if job.kind == RETAG:  # ids are the next ids in order: a range
+                saved, added, removed = _retag_range(store, tagger, version.id, heads, ids,
+                                                     previous)
+            else:
+                saved, added, removed = _tag_new(store, tagger, version, heads, ids)
             for name, delta in (("added", added), ("removed", removed)):
                 merged = Counter(counts.get(name, {}))
                 merged.update(delta)
                 counts[name] = dict(sorted(merged.items()))
-            counts["tag_rows"] = int(counts.get("tag_rows", 0)) + len(tags)
+            counts["tag_rows"] = int(counts.get("tag_rows", 0)) + saved
             cursor, done = ids[-1], done + len(ids)
             with store.sessions.begin() as session:
                 moved = session.execute(
@@ -177,6 +225,7 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
                     .values(cursor=cursor, done=done, counts=counts, heartbeat_at=_now()))
                 if moved.rowcount != 1:  # type: ignore[attr-defined]
                     return "lost"  # cancelled, or taken over after a stall
+            size = _next_size(size, chunk_size, time.perf_counter() - began)
         # Stopped (shutdown): hand the job back so the next worker resumes it at once.
         with store.sessions.begin() as session:
             session.execute(update(Job).where(Job.id == job.id, Job.worker == worker,
