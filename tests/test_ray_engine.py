@@ -72,3 +72,59 @@ def test_shards_resume_after_a_crash(survey_csv: Path, tmp_path: Path,
     other = CliRunner().invoke(app, ["tag", str(survey_csv), "-o", str(folder), "--shards"])
     assert other.exit_code == 2
     assert "holds shards of another run (different chunk_size)" in other.output
+
+
+def _tags_of_version(url: str, version: int) -> list[tuple[str, str, int, str, str, float]]:
+    from sqlalchemy import select
+
+    from themer.store.models import ResponseRow, StatementRow, TagRow, TaxonomyVersion
+    from themer.store.repository import Store
+
+    store = Store.open(url)
+    with store.sessions() as session:
+        rows = session.execute(
+            select(ResponseRow.source_response_id, StatementRow.question, StatementRow.start,
+                   TagRow.kind, TagRow.label, TagRow.confidence)
+            .join(StatementRow, StatementRow.response_id == ResponseRow.id)
+            .join(TagRow, TagRow.statement_id == StatementRow.id)
+            .join(TaxonomyVersion, TaxonomyVersion.id == TagRow.taxonomy_version_id)
+            .where(TaxonomyVersion.version == version)).all()
+    return sorted(tuple(row) for row in rows)  # type: ignore[misc]
+
+
+def test_ray_retag_of_the_store_equals_the_local_retag(local_ray: object, survey_csv: Path,
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THEMER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("THEMER_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.setenv("THEMER_TAXONOMY", str(ROOT / "taxonomy.yaml"))
+    text = (ROOT / "taxonomy.yaml").read_text(encoding="utf-8")
+    start, end = text.index("  - id: billing"), text.index("  - id: mobile")
+    edited = tmp_path / "taxonomy-v2.yaml"  # the billing area removed
+    edited.write_text(text[:start].replace("version: 1", "version: 2") + text[end:],
+                      encoding="utf-8")
+    said = {}
+    for name, extra in (("local", []), ("ray", ["--engine", "ray", "--ray-actors", "2",
+                                                "--ray-range", "3"])):
+        url = f"sqlite:///{tmp_path / name}.db"
+        monkeypatch.setenv("THEMER_DATABASE_URL", url)
+        imported = CliRunner().invoke(app, ["import", str(survey_csv)])
+        assert imported.exit_code == 0, imported.output
+        retagged = CliRunner().invoke(app, ["retag", "--taxonomy", str(edited), *extra])
+        assert retagged.exit_code == 0, retagged.output
+        said[name] = retagged.output[retagged.output.index("re-tagged"):].strip()
+    assert "ray: 2 actor(s)" in retagged.output
+    local = _tags_of_version(f"sqlite:///{tmp_path / 'local'}.db", 2)
+    spread = _tags_of_version(f"sqlite:///{tmp_path / 'ray'}.db", 2)
+    assert spread == local
+    assert len(local) > 24
+    assert not any(label == "billing" for *_, label, _ in local)
+    assert said["ray"] == said["local"]  # the same counts of tags added and removed
+    assert "removed" in said["ray"]
+
+
+def test_ray_retag_needs_to_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THEMER_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    result = CliRunner().invoke(app, ["retag", "--engine", "ray", "--no-wait"])
+    assert result.exit_code == 2
+    assert "THM181" in result.output

@@ -43,7 +43,7 @@ from themer.discover import area_prototypes, track
 from themer.discover import discover as find_themes
 from themer.discover_labels import load_label_nlp
 from themer.embed import CachedEncoder, SentenceTransformerEncoder
-from themer.encoders import build_tagger, cached, fallback_encoder, primary_encoder
+from themer.encoders import build_tagger, cached, primary_encoder, store_tagger_for
 from themer.errors import InputFileError, ModelError, ThemerError
 from themer.evaluation import compare_reports, evaluate_table, tag_drift
 from themer.io import (
@@ -58,15 +58,20 @@ from themer.payloads import adoption_payload, priorities_payload, records, trend
 from themer.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
 from themer.priorities import priorities as rank_priorities
-from themer.ray_engine import RayTagger
+from themer.ray_engine import RayRanges, RayTagger
 from themer.report import export_charts, render_eval_report, write_report
 from themer.report_sections import report_html
 from themer.segment import StatementSplitter
 from themer.segments import cohort, segment_table, usage_depth
 from themer.shards import file_sha256, missing_shards, tag_into_shards
-from themer.store.jobs import create_retag_job, create_tag_job, get_job, run_worker
-from themer.store.models import Job, TaxonomyVersion
-from themer.store.pipeline import tagger_for_version
+from themer.store.jobs import (
+    RangeRunner,
+    create_retag_job,
+    create_tag_job,
+    get_job,
+    run_worker,
+)
+from themer.store.models import Job
 from themer.store.repository import ResponseIn, Store, responses_from_frame
 from themer.tagger import TAG_COLUMNS, Tagger
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
@@ -401,6 +406,19 @@ def _print_table(table: ThemeTable, group: str, limit: int) -> None:
               f"types {100 * un['type']['share']:.0f}%; area x type rows in --json/--report.")
 
 
+EngineOpt = Annotated[str, typer.Option(
+    "--engine", help="local (this process) or ray (Ray Data actor pool).")]
+RayAddressOpt = Annotated[str | None, typer.Option(
+    "--ray-address", help="A running Ray cluster (default: start Ray locally).")]
+RayActorsOpt = Annotated[int, typer.Option(
+    "--ray-actors", min=1, max=10_000, help="Actors (each loads the encoder once).")]
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ("local", "ray"):
+        raise InputFileError(f"--engine must be local or ray, not '{engine}'.", code="THM179")
+
+
 @app.command()
 @handle_errors
 def tag(input: Path, output: Annotated[Path, typer.Option("-o", "--output")],
@@ -408,22 +426,15 @@ def tag(input: Path, output: Annotated[Path, typer.Option("-o", "--output")],
         text_col: TextCol = None, date_col: DateCol = None, survey_type_col: TypeCol = None,
         segment: SegmentOpt = None, scale: ScaleOpt = "nps", taxonomy: TaxonomyOpt = None,
         head: HeadOpt = None, lenient: LenientOpt = False, survey_type: SurveyTypeOpt = None,
-        engine: Annotated[str, typer.Option(
-            "--engine", help="local (this process) or ray (Ray Data actor pool).")] = "local",
-        ray_address: Annotated[str | None, typer.Option(
-            "--ray-address", help="A running Ray cluster (default: start Ray locally).")
-        ] = None,
-        ray_actors: Annotated[int, typer.Option(
-            "--ray-actors", min=1, max=10_000, help="Tagging actors (each loads the encoder "
-            "once).")] = 2,
+        engine: EngineOpt = "local", ray_address: RayAddressOpt = None,
+        ray_actors: RayActorsOpt = 2,
         shards: Annotated[bool, typer.Option(
             "--shards", help="-o is a folder: one Parquet shard per chunk; a re-run after a "
             "crash tags only the missing chunks.")] = False,
         encoding: EncodingOpt = "utf-8-sig") -> None:
     """Tag every statement: one row per (statement, tag); 'unassigned' when no tag of a kind."""
     settings = Settings()
-    if engine not in ("local", "ray"):
-        raise InputFileError(f"--engine must be local or ray, not '{engine}'.", code="THM179")
+    _check_engine(engine)
     loaded = _load(input, mapping=mapping, id_col=id_col, score_col=score_col, text_col=text_col,
                    date_col=date_col, survey_type_col=survey_type_col, segment=segment,
                    scale=scale, lenient=lenient, encoding=encoding, survey_type=survey_type)
@@ -1562,20 +1573,6 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
-def _store_tagger_for(settings: Settings) -> Callable[[TaxonomyVersion], Tagger]:
-    """Taggers for stored taxonomy versions, sharing one encoder."""
-    encoder = _encoder(settings)
-    fallback_base = fallback_encoder(settings)
-    fallback = cached(settings, fallback_base) if fallback_base is not None else None
-
-    def tagger_for(version: TaxonomyVersion) -> Tagger:
-        return tagger_for_version(version, encoder, models_dir=settings.models_dir,
-                                  splitter=StatementSplitter(splitter=settings.splitter),
-                                  fallback=fallback, band=settings.cascade_band)
-
-    return tagger_for
-
-
 @app.command()
 @handle_errors
 def worker(once: Annotated[bool, typer.Option("--once", help="Exit when no job waits.")] = False,
@@ -1584,7 +1581,7 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Exit when no job w
                "taken over.")] = 30.0) -> None:
     """Run background jobs from the store (re-tags); resumes jobs whose worker died."""
     settings = Settings()
-    ran = run_worker(Store.open(settings.store_url()), _store_tagger_for(settings), once=once,
+    ran = run_worker(Store.open(settings.store_url()), store_tagger_for(settings), once=once,
                      chunk_size=settings.job_chunk, stale_after=stale_after)
     err.print(f"ran {ran} job(s)", highlight=False)
 
@@ -1594,9 +1591,18 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Exit when no job w
 def retag(taxonomy: TaxonomyOpt = None,
           wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Run it here, with a "
                                              "progress bar (default), or leave it queued.")
-                          ] = True) -> None:
+                          ] = True,
+          engine: EngineOpt = "local", ray_address: RayAddressOpt = None,
+          ray_actors: RayActorsOpt = 2,
+          ray_range: Annotated[int, typer.Option(
+              "--ray-range", min=1, max=1_000_000, help="Responses per Ray task (--engine ray)."
+          )] = 5_000) -> None:
     """Queue a re-tag of the stored history against a taxonomy (from cached embeddings)."""
     settings = Settings()
+    _check_engine(engine)
+    if engine == "ray" and not wait:
+        raise InputFileError("--engine ray runs the re-tag here; drop --no-wait.",
+                             code="THM181")
     path = taxonomy or settings.taxonomy
     store = Store.open(settings.store_url())
     info = load_taxonomy(path)
@@ -1611,7 +1617,13 @@ def retag(taxonomy: TaxonomyOpt = None,
               highlight=False)
     if not wait:
         return
-    final = _run_with_progress(store, settings, job.id, job.total, "re-tagging")
+    ranges = None
+    if engine == "ray":
+        ranges = RayRanges(settings, address=ray_address, actors=ray_actors,
+                           range_size=ray_range)
+        err.print(f"ray: {ray_actors} actor(s) at {ray_address or 'a local Ray'}, ranges of "
+                  f"{ray_range} responses; encoder {settings.encoder}", highlight=False)
+    final = _run_with_progress(store, settings, job.id, job.total, "re-tagging", ranges=ranges)
     added = sum(final.counts.get("added", {}).values())
     removed = sum(final.counts.get("removed", {}).values())
     out.print(f"re-tagged {final.done} responses: {added} tags added, {removed} removed; "
@@ -1619,11 +1631,11 @@ def retag(taxonomy: TaxonomyOpt = None,
 
 
 def _run_with_progress(store: Store, settings: Settings, job_id: str, total: int,
-                       label: str) -> Job:
+                       label: str, ranges: RangeRunner | None = None) -> Job:
     """Run queued jobs here and draw the job's progress from its row (as GET /v1/jobs reads it)."""
     stop = threading.Event()
-    runner = threading.Thread(target=run_worker, args=(store, _store_tagger_for(settings)),
-                              kwargs={"once": True, "stop": stop,
+    runner = threading.Thread(target=run_worker, args=(store, store_tagger_for(settings)),
+                              kwargs={"once": True, "stop": stop, "ranges": ranges,
                                       "chunk_size": settings.job_chunk})
     runner.start()
     with _progress() as progress:

@@ -8,6 +8,7 @@ vectors of different encoders never mix.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from themer.cache import EmbeddingCache
@@ -15,10 +16,12 @@ from themer.config import Settings
 from themer.embed import CachedEncoder, Encoder, SentenceTransformerEncoder
 from themer.errors import InputFileError
 from themer.segment import StatementSplitter
+from themer.store.models import TaxonomyVersion
+from themer.store.pipeline import tagger_for_version
 from themer.tagger import Tagger, find_heads
 from themer.taxonomy import LabelKind, TaxonomyInfo
 
-__all__ = ["build_tagger", "cached", "fallback_encoder", "primary_encoder"]
+__all__ = ["build_tagger", "cached", "fallback_encoder", "primary_encoder", "store_tagger_for"]
 
 
 def _minilm(settings: Settings) -> Encoder:
@@ -76,3 +79,18 @@ def build_tagger(settings: Settings, taxonomy: TaxonomyInfo,
                                        heads=_heads_for(settings, taxonomy, fallback, explicit))
         tagger.band = settings.cascade_band
     return tagger
+
+
+def store_tagger_for(settings: Settings) -> Callable[[TaxonomyVersion], Tagger]:
+    """Taggers for stored taxonomy versions (the job worker's), sharing one encoder (and, in
+    cascade mode, one fallback encoder)."""
+    encoder = cached(settings, primary_encoder(settings))
+    fallback_base = fallback_encoder(settings)
+    fallback = cached(settings, fallback_base) if fallback_base is not None else None
+
+    def tagger_for(version: TaxonomyVersion) -> Tagger:
+        return tagger_for_version(version, encoder, models_dir=settings.models_dir,
+                                  splitter=StatementSplitter(splitter=settings.splitter),
+                                  fallback=fallback, band=settings.cascade_band)
+
+    return tagger_for

@@ -16,10 +16,12 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, func, or_, select, update
 
@@ -28,9 +30,9 @@ from themer.store.repository import Store
 from themer.store.webhooks import deliver_due, enqueue_deliveries
 from themer.tagger import Tagger
 
-__all__ = ["DISCOVER", "RETAG", "TAG", "TERMINAL", "cancel_job", "claim_job",
-           "create_retag_job", "create_tag_job", "finish_job", "get_job",
-           "job_counts", "run_job", "run_worker"]
+__all__ = ["DISCOVER", "RETAG", "TAG", "TERMINAL", "ChunkResult", "RangeRunner", "cancel_job",
+           "claim_job", "create_retag_job", "create_tag_job", "finish_job", "get_job",
+           "job_counts", "retag_range", "run_job", "run_worker"]
 
 RETAG = "retag"  # all stored history against a new taxonomy version
 TAG = "tag"  # given new responses (a big ingest or an import) against the active version
@@ -114,12 +116,36 @@ def _label_changes(before: set[tuple[Any, ...]], after: set[tuple[Any, ...]]
     return added, removed
 
 
-def _retag_range(store: Store, tagger: Tagger, version_id: int, heads: dict[str, str],
-                 ids: list[int], previous_id: int | None
-                 ) -> tuple[int, Counter[str], Counter[str]]:
-    """Re-tag responses ids[0]..ids[-1] (a contiguous run of store ids) from their stored
-    statements and cached vectors; responses never split before are split now."""
-    first, last = ids[0], ids[-1]
+@dataclass
+class ChunkResult:
+    """What tagging one chunk of responses did (counts per "kind:label")."""
+
+    first: int  # store ids of the chunk's first and last response
+    last: int
+    responses: int
+    saved: int  # tag rows written
+    added: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
+
+
+class RangeRunner(Protocol):
+    """Re-tags ranges of store ids elsewhere (Ray actors); yields results in range order."""
+
+    range_size: int  # responses per range
+
+    def __call__(self, version: TaxonomyVersion, previous_id: int | None,
+                 ranges: list[tuple[int, int]]) -> Iterator[ChunkResult]: ...
+
+
+def retag_range(store: Store, tagger: Tagger, version_id: int, first: int, last: int,
+                previous_id: int | None) -> ChunkResult:
+    """Re-tag the responses with store ids first..last from their stored statements and cached
+    vectors (responses never split before are split now), replacing the version's tags there;
+    counts what changed against ``previous_id``'s tags."""
+    heads = {str(kind): source for kind, source in tagger.sources.items()}
+    with store.sessions() as session:
+        ids = list(session.scalars(select(ResponseRow.id)
+                                   .where(ResponseRow.id.between(first, last))))
     statements = store.stored_statements(first, last)
     before = store.range_labels(previous_id, first, last) if previous_id is not None else set()
     saved, after = 0, set()
@@ -138,12 +164,13 @@ def _retag_range(store: Store, tagger: Tagger, version_id: int, heads: dict[str,
             saved += store.save_tags(tags, version_id, heads)
             added.update(f"{k}:{label}" for k, label in zip(tags["kind"], tags["label"],
                                                              strict=True))
-    return saved, added, removed
+    return ChunkResult(first, last, len(ids), saved, added, removed)
 
 
-def _tag_new(store: Store, tagger: Tagger, version: TaxonomyVersion, heads: dict[str, str],
-             ids: list[int]) -> tuple[int, Counter[str], Counter[str]]:
+def _tag_new(store: Store, tagger: Tagger, version: TaxonomyVersion, ids: list[int]
+             ) -> ChunkResult:
     """Split and tag new responses, and route them to the teams subscribed to their themes."""
+    heads = {str(kind): source for kind, source in tagger.sources.items()}
     statements = tagger.split(store.responses_for_tagging(ids))
     saved, after = 0, set()
     if len(statements):
@@ -152,7 +179,50 @@ def _tag_new(store: Store, tagger: Tagger, version: TaxonomyVersion, heads: dict
         after = set(zip(tags["statement_id"].tolist(), tags["kind"].tolist(),
                         tags["label"].tolist(), strict=True))
     enqueue_deliveries(store, version, ids)
-    return (saved, *_label_changes(set(), after))
+    return ChunkResult(ids[0], ids[-1], len(ids), saved, *_label_changes(set(), after))
+
+
+def _record(store: Store, job_id: str, worker: str, done: int, counts: dict[str, Any],
+            result: ChunkResult) -> tuple[int, bool]:
+    """Add a finished chunk to the job row (cursor, done, counts, heartbeat); returns the new
+    done count and whether this worker still holds the job."""
+    for name, delta in (("added", result.added), ("removed", result.removed)):
+        merged = Counter(counts.get(name, {}))
+        merged.update(delta)
+        counts[name] = dict(sorted(merged.items()))
+    counts["tag_rows"] = int(counts.get("tag_rows", 0)) + result.saved
+    done += result.responses
+    with store.sessions.begin() as session:
+        moved = session.execute(
+            update(Job).where(Job.id == job_id, Job.worker == worker, Job.state == "running")
+            .values(cursor=result.last, done=done, counts=counts, heartbeat_at=_now()))
+    return done, moved.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _complete(store: Store, job: Job, worker: str, version: TaxonomyVersion) -> str:
+    """End a job whose chunks are all done (a re-tag makes its version the active one)."""
+    if job.kind == RETAG:
+        with store.sessions.begin() as session:
+            session.execute(update(TaxonomyVersion).values(active=False))
+            session.execute(update(TaxonomyVersion).where(
+                TaxonomyVersion.id == version.id).values(active=True))
+    return finish_job(store, job.id, worker, "done", None)
+
+
+def _hand_back(store: Store, job_id: str, worker: str) -> str:
+    """Queue a job this worker stops (shutdown), so the next worker resumes it at once."""
+    with store.sessions.begin() as session:
+        session.execute(update(Job).where(Job.id == job_id, Job.worker == worker,
+                                          Job.state == "running").values(state="queued"))
+    return "queued"
+
+
+def _still_mine(store: Store, job_id: str, worker: str) -> str | None:
+    """None while this worker holds the running job, else the state to report."""
+    current = get_job(store, job_id)
+    if current is None or current.state != "running" or current.worker != worker:
+        return current.state if current is not None else "failed"
+    return None
 
 
 def _next_size(size: int, base: int, seconds: float) -> int:
@@ -167,8 +237,12 @@ def _next_size(size: int, base: int, seconds: float) -> int:
 
 
 def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
-            chunk_size: int = 500, stop: threading.Event | None = None) -> str:
-    """Run a claimed job (re-tag and tag from its cursor) to the end; returns its final state."""
+            chunk_size: int = 500, stop: threading.Event | None = None,
+            ranges: RangeRunner | None = None) -> str:
+    """Run a claimed job (re-tag and tag from its cursor) to the end; returns its final state.
+
+    With ``ranges`` a re-tag runs there (Ray), range by range; otherwise here, chunk by chunk.
+    """
     if job.kind == DISCOVER:
         from themer.store.discovery import run_discover_job  # it builds on this module
 
@@ -179,17 +253,19 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
     if version is None:
         finish_job(store, job.id, worker, "failed", "taxonomy version is gone")
         return "failed"
+    previous = params.get("previous_version_id")
     try:
+        if job.kind == RETAG and ranges is not None:
+            return _run_ranges(store, job, version, ranges, worker=worker, stop=stop)
         tagger = tagger_for(version)
-        heads = {str(kind): source for kind, source in tagger.sources.items()}
         cursor, done = job.cursor, job.done
         counts: dict[str, Any] = dict(job.counts or {})
         size = chunk_size  # grows while chunks are quick (cached vectors), see _next_size
         while stop is None or not stop.is_set():
             began = time.perf_counter()
-            current = get_job(store, job.id)
-            if current is None or current.state != "running" or current.worker != worker:
-                return current.state if current is not None else "failed"
+            lost = _still_mine(store, job.id, worker)
+            if lost is not None:
+                return lost
             if job.kind == TAG:  # a given set of new responses
                 wanted = sorted(int(i) for i in params["response_ids"])
                 ids = [i for i in wanted if i > cursor][:size]
@@ -199,41 +275,39 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
                         select(ResponseRow.id).where(ResponseRow.id > cursor)
                         .order_by(ResponseRow.id).limit(size)))
             if not ids:
-                if job.kind == RETAG:
-                    with store.sessions.begin() as session:
-                        session.execute(update(TaxonomyVersion).values(active=False))
-                        session.execute(update(TaxonomyVersion).where(
-                            TaxonomyVersion.id == version.id).values(active=True))
-                finish_job(store, job.id, worker, "done", None)
-                return "done"
-            previous = params.get("previous_version_id")
-            if job.kind == RETAG:  # ids are the next ids in order: a range
-                saved, added, removed = _retag_range(store, tagger, version.id, heads, ids,
-                                                     previous)
-            else:
-                saved, added, removed = _tag_new(store, tagger, version, heads, ids)
-            for name, delta in (("added", added), ("removed", removed)):
-                merged = Counter(counts.get(name, {}))
-                merged.update(delta)
-                counts[name] = dict(sorted(merged.items()))
-            counts["tag_rows"] = int(counts.get("tag_rows", 0)) + saved
-            cursor, done = ids[-1], done + len(ids)
-            with store.sessions.begin() as session:
-                moved = session.execute(
-                    update(Job).where(Job.id == job.id, Job.worker == worker,
-                                      Job.state == "running")
-                    .values(cursor=cursor, done=done, counts=counts, heartbeat_at=_now()))
-                if moved.rowcount != 1:  # type: ignore[attr-defined]
-                    return "lost"  # cancelled, or taken over after a stall
+                return _complete(store, job, worker, version)
+            result = (retag_range(store, tagger, version.id, ids[0], ids[-1], previous)
+                      if job.kind == RETAG else _tag_new(store, tagger, version, ids))
+            cursor = result.last
+            done, mine = _record(store, job.id, worker, done, counts, result)
+            if not mine:
+                return "lost"  # cancelled, or taken over after a stall
             size = _next_size(size, chunk_size, time.perf_counter() - began)
-        # Stopped (shutdown): hand the job back so the next worker resumes it at once.
-        with store.sessions.begin() as session:
-            session.execute(update(Job).where(Job.id == job.id, Job.worker == worker,
-                                              Job.state == "running").values(state="queued"))
-        return "queued"
+        return _hand_back(store, job.id, worker)  # stopped (shutdown)
     except Exception as exc:  # the job records why; the worker goes on with other jobs
         finish_job(store, job.id, worker, "failed", f"{type(exc).__name__}: {exc}")
         return "failed"
+
+
+def _run_ranges(store: Store, job: Job, version: TaxonomyVersion, ranges: RangeRunner, *,
+                worker: str, stop: threading.Event | None) -> str:
+    """A re-tag whose ranges run elsewhere (``ranges``, e.g. Ray actors that read and write the
+    store themselves): the cursor moves range by range, in order, as results arrive, so a
+    restart resumes after the last range recorded (later ranges written early are redone,
+    which is idempotent)."""
+    with store.sessions() as session:  # 8 bytes per response
+        ids = np.fromiter(session.scalars(select(ResponseRow.id).where(ResponseRow.id > job.cursor)
+                                          .order_by(ResponseRow.id)), dtype=np.int64)
+    planned = [(int(ids[i]), int(ids[min(i + ranges.range_size, len(ids)) - 1]))
+               for i in range(0, len(ids), ranges.range_size)]
+    done, counts = job.done, dict(job.counts or {})
+    for result in ranges(version, job.params.get("previous_version_id"), planned):
+        done, mine = _record(store, job.id, worker, done, counts, result)
+        if not mine:
+            return _still_mine(store, job.id, worker) or "lost"
+        if stop is not None and stop.is_set():
+            return _hand_back(store, job.id, worker)
+    return _complete(store, job, worker, version)
 
 
 def finish_job(store: Store, job_id: str, worker: str, state: str, error: str | None) -> str:
@@ -247,7 +321,8 @@ def finish_job(store: Store, job_id: str, worker: str, state: str, error: str | 
 
 def run_worker(store: Store, tagger_for: TaggerFor, *, once: bool = False,
                poll_seconds: float = 1.0, chunk_size: int = 500, stale_after: float = 30.0,
-               stop: threading.Event | None = None, max_jobs: int | None = None) -> int:
+               stop: threading.Event | None = None, max_jobs: int | None = None,
+               ranges: RangeRunner | None = None) -> int:
     """Claim and run jobs until ``stop`` is set (or, with ``once``, until none is waiting).
 
     Returns the number of jobs run. ``max_jobs`` bounds the loop for tests and cron use.
@@ -263,6 +338,7 @@ def run_worker(store: Store, tagger_for: TaggerFor, *, once: bool = False,
                 break
             stop.wait(poll_seconds)
             continue
-        run_job(store, job, tagger_for, worker=name, chunk_size=chunk_size, stop=stop)
+        run_job(store, job, tagger_for, worker=name, chunk_size=chunk_size, stop=stop,
+                ranges=ranges)
         ran += 1
     return ran
