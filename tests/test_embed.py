@@ -12,6 +12,7 @@ from themer.embed import (
     normalize_text,
     text_key,
 )
+from themer.errors import ModelError
 
 TEXTS = [
     "the app is slow",
@@ -72,3 +73,22 @@ def test_auto_device_without_cuda_is_the_cpu_path(encoder: SentenceTransformerEn
     auto = SentenceTransformerEncoder(device="auto")
     assert auto.gpu is False
     assert auto.model_id == encoder.model_id  # no ':cuda-fp16': CPU vectors stay CPU vectors
+
+
+def test_int8_is_its_own_model_close_to_fp32(tmp_path: Path,
+                                             encoder: SentenceTransformerEncoder) -> None:
+    int8 = SentenceTransformerEncoder(quantize="int8")
+    assert int8.model_id == f"{encoder.model_id}:int8"
+    quantised, full = int8.encode(TEXTS), encoder.encode(TEXTS)
+    assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-5)
+    cosine = (quantised * full).sum(axis=1)
+    assert cosine.min() > 0.9  # eval/bench/int8.py: 0.95-0.96 on short statements
+    assert not np.array_equal(quantised, full)  # the layers really are quantised
+    # a text cached by one encoder is a miss for the other: vectors never mix
+    with EmbeddingCache(tmp_path / "cache") as cache:
+        CachedEncoder(encoder, cache).encode(TEXTS)
+        other = CachedEncoder(int8, cache)
+        other.encode(TEXTS)
+        assert other.misses == len(set(TEXTS))
+    with pytest.raises(ModelError, match="THM324"):
+        SentenceTransformerEncoder(quantize="int4")

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         description="Local sentence-transformers folder; empty = the packaged all-MiniLM-L6-v2.",
     )
     device: str = Field(default="cpu", description="torch device: cpu, cuda, auto.")
+    quantize: Literal["none", "int8"] = Field(
+        default="none", description="int8: MiniLM's Linear layers quantised dynamically (torch) "
+        "on CPU: faster, slightly different vectors (another model id, its own cache).")
     encoder: Literal["minilm", "static", "cascade"] = Field(
         default="minilm", description="minilm: the transformer; static: the distilled static "
         "encoder (fast); cascade: static, with MiniLM for the statements it is unsure of.")

@@ -15,6 +15,7 @@ import hashlib
 import math
 import os
 import unicodedata
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -97,7 +98,7 @@ class SentenceTransformerEncoder:
     """sentence-transformers model from a local folder, run offline."""
 
     def __init__(self, model_path: str | Path | None = None, *, device: str = "cpu",
-                 batch_tokens: int = 512) -> None:
+                 batch_tokens: int = 512, quantize: str = "none") -> None:
         # Set before sentence-transformers/transformers are imported: never touch the network.
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -108,6 +109,8 @@ class SentenceTransformerEncoder:
                 "Set THEMER_MODEL to a local model folder.",
                 code="THM304",
             )
+        if quantize not in ("none", "int8"):
+            raise ModelError(f"quantize='{quantize}' must be none or int8.", code="THM324")
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -130,6 +133,14 @@ class SentenceTransformerEncoder:
         if self.gpu:
             self._model.half()
             self._model_id += ":cuda-fp16"
+        elif quantize == "int8":  # dynamic int8 Linear layers: CPU only, its own vectors
+            from torch.ao.quantization import quantize_dynamic
+
+            with warnings.catch_warnings():  # torch's notice that qint8 tensors are deprecated
+                warnings.simplefilter("ignore", UserWarning)
+                self._model = quantize_dynamic(  # type: ignore[no-untyped-call]
+                    self._model, {torch.nn.Linear}, dtype=torch.qint8)
+            self._model_id += ":int8"
 
     @property
     def model_id(self) -> str:

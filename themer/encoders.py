@@ -26,7 +26,8 @@ __all__ = ["build_tagger", "cached", "fallback_encoder", "primary_encoder", "sto
 
 def _minilm(settings: Settings) -> Encoder:
     return SentenceTransformerEncoder(settings.model or None, device=settings.device,
-                                      batch_tokens=settings.batch_tokens)
+                                      batch_tokens=settings.batch_tokens,
+                                      quantize=settings.quantize)
 
 
 def primary_encoder(settings: Settings) -> Encoder:
