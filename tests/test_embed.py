@@ -81,8 +81,10 @@ def test_int8_is_its_own_model_close_to_fp32(tmp_path: Path,
     assert int8.model_id == f"{encoder.model_id}:int8"
     quantised, full = int8.encode(TEXTS), encoder.encode(TEXTS)
     assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-5)
-    cosine = (quantised * full).sum(axis=1)
-    assert cosine.min() > 0.9  # eval/bench/int8.py: 0.95-0.96 on short statements
+    similarity = quantised @ full.T
+    assert np.diag(similarity).mean() > 0.9  # eval/bench/int8.py: 0.92-0.93 on public sets
+    # each int8 vector is still nearest to the fp32 vector of its own text
+    assert similarity.argmax(axis=1).tolist() == list(range(len(TEXTS)))
     assert not np.array_equal(quantised, full)  # the layers really are quantised
     # a text cached by one encoder is a miss for the other: vectors never mix
     with EmbeddingCache(tmp_path / "cache") as cache:

@@ -134,10 +134,14 @@ class SentenceTransformerEncoder:
             self._model.half()
             self._model_id += ":cuda-fp16"
         elif quantize == "int8":  # dynamic int8 Linear layers: CPU only, its own vectors
-            from torch.ao.quantization import quantize_dynamic
-
-            with warnings.catch_warnings():  # torch's notice that qint8 tensors are deprecated
+            # torch marks torch.ao.quantization deprecated (torchao is its successor, not a
+            # themer dependency); it still ships in the pinned torch 2.13, so its notices are
+            # silenced here rather than failing the caller
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
                 warnings.simplefilter("ignore", UserWarning)
+                from torch.ao.quantization import quantize_dynamic
+
                 self._model = quantize_dynamic(  # type: ignore[no-untyped-call]
                     self._model, {torch.nn.Linear}, dtype=torch.qint8)
             self._model_id += ":int8"
