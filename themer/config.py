@@ -80,7 +80,8 @@ class Settings(BaseSettings):
         default=10_000, ge=1, le=1_000_000,
         description="Rows read, validated and stored per step by `themer import` (memory).")
     job_chunk: int = Field(default=500, ge=1, le=100_000,
-                           description="Responses per re-tag step (one heartbeat each).")
+                           description="Responses in a job's first step (one heartbeat each); "
+                           "steps double while quick, up to 32x.")
 
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.cache_dir / 'themer.db'}"
