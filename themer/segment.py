@@ -96,23 +96,34 @@ class StatementSplitter:
         docs = self.nlp.pipe((texts[i] for i in non_blank), batch_size=batch_size)
         spans: list[list[Span]] = [[] for _ in texts]
         for i, doc in zip(non_blank, docs, strict=True):
-            spans[i] = list(_statements(doc))
+            spans[i] = list(_statements(doc, texts[i]))
         yield from spans
 
 
-def _trimmed(doc: Any, start_tok: int, end_tok: int) -> Span | None:
-    """Span from token range, without surrounding punctuation/space; None if nothing left."""
-    tokens = [t for t in doc[start_tok:end_tok] if not (t.is_space or t.is_punct)]
-    if not tokens:
+def _trimmed(doc: Any, text: str, start_tok: int, end_tok: int) -> Span | None:
+    """Span from token range, without surrounding punctuation/space; None if nothing left.
+
+    ``text`` is the doc's text (spaCy keeps it exactly); ``doc.text`` would rebuild it from
+    the tokens on every call."""
+    # walk in from both ends (a token at a time in Python is the cost here, not spaCy)
+    first, last = start_tok, end_tok - 1
+    while first <= last and (doc[first].is_space or doc[first].is_punct):
+        first += 1
+    while last >= first and (doc[last].is_space or doc[last].is_punct):
+        last -= 1
+    if first > last:
         return None
-    start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-    return Span(start, end, doc.text[start:end])
+    start, end = doc[first].idx, doc[last].idx + len(doc[last].text)
+    return Span(start, end, text[start:end])
 
 
-def _statements(doc: Any) -> Iterator[Span]:
+def _statements(doc: Any, text: str) -> Iterator[Span]:
     for sent in doc.sents:
         cut_points = [sent.start]
-        for token in sent:
+        lowered = sent.text.lower()
+        # most sentences hold no contrast word at all: skip their token walk
+        has_contrast = any(word in lowered for word in CONTRAST_WORDS)
+        for token in sent if has_contrast else ():
             if token.lower_ not in CONTRAST_WORDS or token.i == sent.start:
                 continue
             left = sum(t.is_alpha for t in doc[cut_points[-1]:token.i])
@@ -123,6 +134,6 @@ def _statements(doc: Any) -> Iterator[Span]:
         for begin, end in itertools.pairwise(cut_points):
             # The clause keeps its conjunction out: "but exports are slow" -> "exports are slow".
             first = begin + 1 if begin != sent.start else begin
-            span = _trimmed(doc, first, end)
+            span = _trimmed(doc, text, first, end)
             if span is not None:
                 yield span
