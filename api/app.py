@@ -42,7 +42,7 @@ from themer.config import Settings
 from themer.decisions import Decision
 from themer.decisions import promote as promote_candidate
 from themer.embed import Encoder
-from themer.encoders import cached, fallback_encoder, primary_encoder
+from themer.encoders import cached_pair, fallback_encoder, primary_encoder
 from themer.errors import ThemerError
 from themer.io import load_mapping, load_responses
 from themer.payloads import adoption_payload, priorities_payload, trends_payload
@@ -124,9 +124,7 @@ class Engine:
             key = (version.id, user)
             if key not in self._taggers:
                 assert self._base is not None
-                encoder = cached(self.settings, self._base)
-                fallback = (cached(self.settings, self._fallback)
-                            if self._fallback is not None else None)
+                encoder, fallback = cached_pair(self.settings, self._base, self._fallback)
                 self._taggers[key] = tagger_for_version(
                     version, encoder, models_dir=self.settings.models_dir,
                     splitter=StatementSplitter(splitter=self.settings.splitter),

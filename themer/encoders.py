@@ -21,7 +21,8 @@ from themer.store.pipeline import tagger_for_version
 from themer.tagger import Tagger, find_heads
 from themer.taxonomy import LabelKind, TaxonomyInfo
 
-__all__ = ["build_tagger", "cached", "fallback_encoder", "primary_encoder", "store_tagger_for"]
+__all__ = ["build_tagger", "cached", "cached_pair", "fallback_encoder", "primary_encoder",
+           "store_tagger_for"]
 
 
 def _minilm(settings: Settings) -> Encoder:
@@ -48,6 +49,17 @@ def cached(settings: Settings, encoder: Encoder) -> CachedEncoder:
     return CachedEncoder(encoder, EmbeddingCache(settings.cache_dir / "embeddings"))
 
 
+def cached_pair(settings: Settings, base: Encoder | None = None,
+                fallback_base: Encoder | None = None
+                ) -> tuple[CachedEncoder, CachedEncoder | None]:
+    """The primary encoder and (cascade only) the fallback, each behind the cache; built from
+    the settings unless already loaded (``base``: the API loads its encoders once)."""
+    if base is None:
+        base, fallback_base = primary_encoder(settings), fallback_encoder(settings)
+    return (cached(settings, base),
+            cached(settings, fallback_base) if fallback_base is not None else None)
+
+
 def _heads_for(settings: Settings, taxonomy: TaxonomyInfo, encoder: CachedEncoder,
                explicit: dict[str, dict[LabelKind, Path]]) -> dict[LabelKind, Path]:
     """Head folders given for this encoder, else heads found in models/ for it."""
@@ -58,9 +70,7 @@ def _heads_for(settings: Settings, taxonomy: TaxonomyInfo, encoder: CachedEncode
 def build_tagger(settings: Settings, taxonomy: TaxonomyInfo,
                  heads: list[Path] | None = None) -> Tagger:
     """The tagger the settings describe: encoder mode, heads (given or found), cascade."""
-    encoder = cached(settings, primary_encoder(settings))
-    fallback_base = fallback_encoder(settings)
-    fallback = cached(settings, fallback_base) if fallback_base is not None else None
+    encoder, fallback = cached_pair(settings)
     explicit: dict[str, dict[LabelKind, Path]] = {}
     for folder in heads or []:
         meta_path = folder / "head.json"
@@ -85,9 +95,7 @@ def build_tagger(settings: Settings, taxonomy: TaxonomyInfo,
 def store_tagger_for(settings: Settings) -> Callable[[TaxonomyVersion], Tagger]:
     """Taggers for stored taxonomy versions (the job worker's), sharing one encoder (and, in
     cascade mode, one fallback encoder)."""
-    encoder = cached(settings, primary_encoder(settings))
-    fallback_base = fallback_encoder(settings)
-    fallback = cached(settings, fallback_base) if fallback_base is not None else None
+    encoder, fallback = cached_pair(settings)
 
     def tagger_for(version: TaxonomyVersion) -> Tagger:
         return tagger_for_version(version, encoder, models_dir=settings.models_dir,

@@ -27,6 +27,7 @@ from themer.taxonomy import LabelKind, TaxonomyInfo
 
 __all__ = [
     "STATEMENT_COLUMNS",
+    "STATEMENT_TYPES",
     "TAG_COLUMNS",
     "TAG_TYPES",
     "Scorer",
@@ -43,6 +44,7 @@ TAG_COLUMNS = [*STATEMENT_COLUMNS, "kind", "label", "confidence"]
 TAG_TYPES = {"response_id": "str", "statement_id": "str", "question": "str", "start": "int64",
              "end": "int64", "statement": "str", "kind": "str", "label": "str",
              "confidence": "float64"}  # the dtypes of a tag frame, column by column
+STATEMENT_TYPES = {column: TAG_TYPES[column] for column in STATEMENT_COLUMNS}
 DEFAULT_RULES: dict[LabelKind, DecisionRule] = {
     "area": DecisionRule(multi_label=True, min_confidence=0.5, max_labels=2),
     "type": DecisionRule(multi_label=False, min_confidence=0.5, margin=0.0),
@@ -154,8 +156,7 @@ class Tagger:
         records.sort(key=lambda r: (r[0], r[1], r[2]))
         frame = pd.DataFrame.from_records([r[3:] for r in records], columns=STATEMENT_COLUMNS)
         # Same dtypes whether the chunk had statements or not (an all-blank chunk has none).
-        return frame.astype({"response_id": "str", "statement_id": "str", "question": "str",
-                             "start": "int64", "end": "int64", "statement": "str"})
+        return frame.astype(STATEMENT_TYPES)
 
     def tag_vectors(self, vectors: NDArray[np.float32], texts: Sequence[str]
                     ) -> dict[LabelKind, tuple[NDArray[np.bool_], NDArray[np.float32]]]:

@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select, update
 
 from themer.store.models import Job, ResponseRow, TaxonomyVersion
+from themer.store.pipeline import head_versions, split_and_save
 from themer.store.repository import Store
 from themer.store.webhooks import deliver_due, enqueue_deliveries
 from themer.tagger import Tagger
@@ -142,7 +143,6 @@ def retag_range(store: Store, tagger: Tagger, version_id: int, first: int, last:
     """Re-tag the responses with store ids first..last from their stored statements and cached
     vectors (responses never split before are split now), replacing the version's tags there;
     counts what changed against ``previous_id``'s tags."""
-    heads = {str(kind): source for kind, source in tagger.sources.items()}
     with store.sessions() as session:
         ids = list(session.scalars(select(ResponseRow.id)
                                    .where(ResponseRow.id.between(first, last))))
@@ -151,35 +151,28 @@ def retag_range(store: Store, tagger: Tagger, version_id: int, first: int, last:
     saved, after = 0, set()
     if len(statements):
         tags = pd.concat(list(tagger.retag(statements)), ignore_index=True)
-        saved = store.replace_range_tags(tags, version_id, heads, first, last)
+        saved = store.replace_range_tags(tags, version_id, head_versions(tagger), first, last)
         after = set(zip(tags["statement_id"].astype("int64").tolist(), tags["kind"].tolist(),
                         tags["label"].tolist(), strict=True))
     added, removed = _label_changes(before, after)
     split_before = set(statements["response_id"].astype("int64").tolist())
     unsplit = [i for i in ids if i not in split_before]  # stored, never tagged (or blank)
     if unsplit:
-        fresh = tagger.split(store.responses_for_tagging(unsplit))
-        if len(fresh):
-            tags = tagger.tag_statements(fresh)
-            saved += store.save_tags(tags, version_id, heads)
-            added.update(f"{k}:{label}" for k, label in zip(tags["kind"], tags["label"],
-                                                             strict=True))
+        fresh = split_and_save(store, tagger, version_id, unsplit)
+        saved += len(fresh)
+        added.update(f"{k}:{label}" for k, label in zip(fresh["kind"], fresh["label"],
+                                                         strict=True))
     return ChunkResult(first, last, len(ids), saved, added, removed)
 
 
 def _tag_new(store: Store, tagger: Tagger, version: TaxonomyVersion, ids: list[int]
              ) -> ChunkResult:
     """Split and tag new responses, and route them to the teams subscribed to their themes."""
-    heads = {str(kind): source for kind, source in tagger.sources.items()}
-    statements = tagger.split(store.responses_for_tagging(ids))
-    saved, after = 0, set()
-    if len(statements):
-        tags = tagger.tag_statements(statements)
-        saved = store.save_tags(tags, version.id, heads)
-        after = set(zip(tags["statement_id"].tolist(), tags["kind"].tolist(),
-                        tags["label"].tolist(), strict=True))
+    tags = split_and_save(store, tagger, version.id, ids)
+    after = set(zip(tags["statement_id"].tolist(), tags["kind"].tolist(),
+                    tags["label"].tolist(), strict=True))
     enqueue_deliveries(store, version, ids)
-    return ChunkResult(ids[0], ids[-1], len(ids), saved, *_label_changes(set(), after))
+    return ChunkResult(ids[0], ids[-1], len(ids), len(tags), *_label_changes(set(), after))
 
 
 def _record(store: Store, job_id: str, worker: str, done: int, counts: dict[str, Any],

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from themer.embed import CachedEncoder
 from themer.segment import StatementSplitter
 from themer.store.models import TaxonomyVersion
 from themer.store.repository import Store
 from themer.store.webhooks import enqueue_deliveries
-from themer.tagger import Tagger, find_heads
+from themer.tagger import TAG_COLUMNS, Tagger, find_heads
 from themer.taxonomy import parse_taxonomy
 
-__all__ = ["tag_stored", "tagger_for_version"]
+__all__ = ["head_versions", "split_and_save", "tag_stored", "tagger_for_version"]
 
 
 def tagger_for_version(version: TaxonomyVersion, encoder: CachedEncoder, *, models_dir: Path,
@@ -34,20 +36,32 @@ def tagger_for_version(version: TaxonomyVersion, encoder: CachedEncoder, *, mode
     return tagger
 
 
+def head_versions(tagger: Tagger) -> dict[str, str]:
+    """What decided each label kind ("zero-shot" or the head), as stored on every tag row."""
+    return {str(kind): source for kind, source in tagger.sources.items()}
+
+
+def split_and_save(store: Store, tagger: Tagger, taxonomy_version_id: int,
+                   response_ids: Sequence[int]) -> pd.DataFrame:
+    """Split these stored responses, tag their statements and store both; returns the tag
+    rows saved (none when the comments are blank)."""
+    statements = tagger.split(store.responses_for_tagging(list(response_ids)))
+    if statements.empty:
+        return pd.DataFrame(columns=TAG_COLUMNS)
+    tags = tagger.tag_statements(statements)
+    store.save_tags(tags, taxonomy_version_id, head_versions(tagger))
+    return tags
+
+
 def tag_stored(store: Store, tagger: Tagger, taxonomy_version_id: int,
                response_ids: Sequence[int], chunk_size: int = 1_000) -> int:
     """Tag these stored responses with ``tagger``; returns the number of tag rows saved."""
     saved = 0
     ids = list(response_ids)
-    heads = {str(kind): source for kind, source in tagger.sources.items()}
     version = store.taxonomy_version(taxonomy_version_id)
     for start in range(0, len(ids), chunk_size):
-        frame = store.responses_for_tagging(ids[start:start + chunk_size])
-        statements = tagger.split(frame)
-        if statements.empty:
-            continue
-        tags = tagger.tag_statements(statements)
-        saved += store.save_tags(tags, taxonomy_version_id, heads)
+        saved += len(split_and_save(store, tagger, taxonomy_version_id,
+                                    ids[start:start + chunk_size]))
     if version is not None:  # new comments go to the teams that subscribed to their themes
         enqueue_deliveries(store, version, ids)
     return saved

@@ -44,7 +44,7 @@ from themer.store.models import (
     TaxonomyVersion,
     WebhookDelivery,
 )
-from themer.tagger import STATEMENT_COLUMNS
+from themer.tagger import STATEMENT_COLUMNS, STATEMENT_TYPES
 from themer.taxonomy import TaxonomyInfo
 
 __all__ = ["MAX_COMMENT_CHARS", "Filters", "IngestResult", "ResponseIn", "Scope", "Store",
@@ -287,8 +287,7 @@ class Store:
                           StatementRow.start)).all()
         # plain tuples: pandas probes Row objects for namedtuple fields, 10x slower
         frame = pd.DataFrame([tuple(row) for row in rows], columns=STATEMENT_COLUMNS)
-        return frame.astype({"response_id": "str", "statement_id": "str", "question": "str",
-                             "start": "int64", "end": "int64", "statement": "str"})
+        return frame.astype(STATEMENT_TYPES)
 
     def range_labels(self, taxonomy_version_id: int, first: int, last: int
                      ) -> set[tuple[int, str, str]]:
