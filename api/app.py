@@ -37,20 +37,21 @@ from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
 from api.errors import ApiError, install
 from api.limits import BodyLimit, RateLimiter
 from themer import __version__
-from themer.analyze import survey_groups, theme_mentions, theme_table
+from themer.analytics.payloads import adoption_payload, priorities_payload, trends_payload
+from themer.analytics.priorities import load_roadmap, recovery_counts
+from themer.analytics.priorities import priorities as rank_priorities
+from themer.analytics.segments import segment_table
+from themer.analytics.themes import survey_groups, theme_mentions, theme_table
 from themer.config import Settings
-from themer.decisions import Decision
-from themer.decisions import promote as promote_candidate
-from themer.embed import Encoder
-from themer.encoders import cached_pair, fallback_encoder, primary_encoder
+from themer.discovery.decisions import Decision
+from themer.discovery.decisions import promote as promote_candidate
 from themer.errors import ThemerError
-from themer.io import load_mapping, load_responses
-from themer.payloads import adoption_payload, priorities_payload, trends_payload
-from themer.priorities import load_roadmap, recovery_counts
-from themer.priorities import priorities as rank_priorities
-from themer.report_sections import report_html
-from themer.segment import StatementSplitter
-from themer.segments import segment_table
+from themer.ingest.tables import load_mapping, load_responses
+from themer.nlp.embed import Encoder
+from themer.nlp.split import StatementSplitter
+from themer.nlp.tagger import Tagger
+from themer.report.sections import report_html
+from themer.runtime.encoders import cached_pair, fallback_encoder, primary_encoder
 from themer.store.db import ping
 from themer.store.discovery import (
     DISCOVER,
@@ -79,7 +80,6 @@ from themer.store.repository import (
     scope_allows,
 )
 from themer.store.webhooks import subscribe
-from themer.tagger import Tagger
 from themer.taxonomy import load_taxonomy, parse_taxonomy
 
 Category = Literal["promoter", "passive", "detractor"]

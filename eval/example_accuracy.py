@@ -18,12 +18,13 @@ import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from themer.cache import EmbeddingCache
-from themer.classify import UNASSIGNED, PrototypeScorer
-from themer.embed import CachedEncoder, SentenceTransformerEncoder
-from themer.io import load_responses
-from themer.segment import StatementSplitter
-from themer.tagger import Tagger
+from themer.ingest.tables import load_responses
+from themer.nlp.cache import EmbeddingCache
+from themer.nlp.classify import PrototypeScorer
+from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.nlp.split import StatementSplitter
+from themer.nlp.tagger import Tagger
+from themer.schema import UNASSIGNED
 from themer.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from themer.embed import SentenceTransformerEncoder
-from themer.segment import StatementSplitter
+from themer.nlp.embed import SentenceTransformerEncoder
+from themer.nlp.split import StatementSplitter
 from themer.taxonomy import TaxonomyInfo, load_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,22 +31,36 @@ from rich.progress import (
 from rich.table import Table
 
 from themer import __version__
-from themer.adoption import adoption_frame
-from themer.analyze import ThemeTable, positions, survey_groups, theme_mentions, theme_table
-from themer.attribution import drivers_by_segment, regression_impact, shapley_impact, theme_mix
-from themer.behaviour import behaviour_table
-from themer.classify import UNASSIGNED
+from themer.analytics.adoption import adoption_frame
+from themer.analytics.attribution import (
+    drivers_by_segment,
+    regression_impact,
+    shapley_impact,
+    theme_mix,
+)
+from themer.analytics.behaviour import behaviour_table
+from themer.analytics.launch_checks import fix_check, launch_check
+from themer.analytics.payloads import adoption_payload, priorities_payload, records, trends_payload
+from themer.analytics.pmf import by_survey_type, cohort_fit, segment_spread
+from themer.analytics.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
+from themer.analytics.priorities import priorities as rank_priorities
+from themer.analytics.segments import cohort, segment_table, usage_depth
+from themer.analytics.themes import (
+    ThemeTable,
+    positions,
+    survey_groups,
+    theme_mentions,
+    theme_table,
+)
 from themer.config import Settings
-from themer.decisions import Decision, append_decision, apply_decisions, read_decisions
-from themer.decisions import promote as promote_candidate
-from themer.discover import area_prototypes, track
-from themer.discover import discover as find_themes
-from themer.discover_labels import load_label_nlp
-from themer.embed import CachedEncoder, SentenceTransformerEncoder
-from themer.encoders import build_tagger, cached, primary_encoder, store_tagger_for
+from themer.discovery.cluster import area_prototypes, track
+from themer.discovery.cluster import discover as find_themes
+from themer.discovery.decisions import Decision, append_decision, apply_decisions, read_decisions
+from themer.discovery.decisions import promote as promote_candidate
+from themer.discovery.labels import load_label_nlp
 from themer.errors import InputFileError, ModelError, ThemerError
-from themer.evaluation import compare_reports, evaluate_table, tag_drift
-from themer.io import (
+from themer.evaluation.harness import compare_reports, evaluate_table, tag_drift
+from themer.ingest.tables import (
     MAX_PROBLEMS_SHOWN,
     LoadResult,
     iter_responses,
@@ -54,16 +68,16 @@ from themer.io import (
     merge_results,
     read_table,
 )
-from themer.payloads import adoption_payload, priorities_payload, records, trends_payload
-from themer.pmf import by_survey_type, cohort_fit, segment_spread
-from themer.priorities import Fix, Launch, Roadmap, load_roadmap, recovery_counts
-from themer.priorities import priorities as rank_priorities
-from themer.ray_engine import RayRanges, RayTagger
-from themer.report import export_charts, render_eval_report, write_report
-from themer.report_sections import report_html
-from themer.segment import StatementSplitter
-from themer.segments import cohort, segment_table, usage_depth
-from themer.shards import file_sha256, missing_shards, tag_into_shards
+from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.nlp.split import StatementSplitter
+from themer.nlp.tagger import Tagger
+from themer.nlp.training import train_head
+from themer.outputs.shards import file_sha256, missing_shards, tag_into_shards
+from themer.report.render import export_charts, render_eval_report, write_report
+from themer.report.sections import report_html
+from themer.runtime.encoders import build_tagger, cached, primary_encoder, store_tagger_for
+from themer.runtime.ray_engine import RayRanges, RayTagger
+from themer.schema import TAG_COLUMNS, UNASSIGNED
 from themer.store.jobs import (
     RangeRunner,
     create_retag_job,
@@ -73,10 +87,7 @@ from themer.store.jobs import (
 )
 from themer.store.models import Job
 from themer.store.repository import ResponseIn, Store, responses_from_frame
-from themer.tagger import TAG_COLUMNS, Tagger
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
-from themer.training import train_head
-from themer.validation import fix_check, launch_check
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   help="themer: turn NPS comments into a theme table.")
@@ -1744,7 +1755,7 @@ def models_distill(
         pca_dims: Annotated[int, typer.Option("--pca-dims", min=8, max=384,
                                               help="Dimensions kept.")] = 256) -> None:
     """Distil the static encoder from the shipped MiniLM, offline (THEMER_ENCODER=static)."""
-    from themer.static_encoder import distill
+    from themer.nlp.static_encoder import distill
 
     settings = Settings()
     with _progress() as progress:
@@ -1788,8 +1799,8 @@ def doctor() -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    from themer.embed import default_model_path
-    from themer.segment import packaged_pipeline_path
+    from themer.nlp.embed import default_model_path
+    from themer.nlp.split import packaged_pipeline_path
     from themer.store.db import ping
 
     settings = Settings()

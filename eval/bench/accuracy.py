@@ -30,15 +30,15 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.common import DATASETS, ROOT
-from themer.cache import EmbeddingCache
 from themer.config import Settings
-from themer.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.errors import ThemerError
-from themer.evaluation import evaluate_table
-from themer.io import text_list
-from themer.segment import StatementSplitter
+from themer.evaluation.harness import evaluate_table
+from themer.ingest.tables import text_list
+from themer.nlp.cache import EmbeddingCache
+from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.nlp.split import StatementSplitter
+from themer.nlp.training import label_matrix
 from themer.taxonomy import LabelKind, TaxonomyInfo, load_taxonomy
-from themer.training import label_matrix
 
 
 @dataclass(frozen=True)

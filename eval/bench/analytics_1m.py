@@ -32,16 +32,21 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from themer.adoption import adoption_table, gap_matrix
-from themer.analyze import positions, theme_mentions, theme_table
-from themer.attribution import drivers_by_segment, regression_impact, shapley_impact, theme_mix
-from themer.behaviour import behaviour_table
-from themer.pmf import cohort_fit, segment_spread
-from themer.priorities import Roadmap, priorities, recovery_counts
-from themer.segments import cohort, segment_table
+from themer.analytics.adoption import adoption_table, gap_matrix
+from themer.analytics.attribution import (
+    drivers_by_segment,
+    regression_impact,
+    shapley_impact,
+    theme_mix,
+)
+from themer.analytics.behaviour import behaviour_table
+from themer.analytics.launch_checks import fix_check, launch_check
+from themer.analytics.pmf import cohort_fit, segment_spread
+from themer.analytics.priorities import Roadmap, priorities, recovery_counts
+from themer.analytics.segments import cohort, segment_table
+from themer.analytics.themes import positions, theme_mentions, theme_table
+from themer.analytics.trends import change_decomposition, nps_by_period, spike_alerts, theme_trends
 from themer.taxonomy import REQUIRED_TYPES
-from themer.trends import change_decomposition, nps_by_period, spike_alerts, theme_trends
-from themer.validation import fix_check, launch_check
 
 AREAS = [f"area{k:02d}" for k in range(18)]
 
@@ -51,7 +56,7 @@ def synthetic(n: int, segments: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
     categories = np.array(["promoter", "passive", "detractor"])
     ids = pd.Series(np.arange(n)).map("r{:07d}".format)
     days = rng.integers(0, 365, n)
-    # The category is categorical, as themer.io.load_responses returns it.
+    # The category is categorical, as themer.ingest.tables.load_responses returns it.
     responses = pd.DataFrame({
         "response_id": ids, "category": pd.Categorical(
             categories[rng.choice(3, n, p=[0.45, 0.3, 0.25])], categories=list(categories)),

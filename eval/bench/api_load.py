@@ -141,11 +141,11 @@ def main() -> None:
         server.terminate()
         server.wait(30)
 
-    from themer.cache import EmbeddingCache
     from themer.config import Settings
-    from themer.embed import CachedEncoder, SentenceTransformerEncoder
-    from themer.segment import StatementSplitter
-    from themer.tagger import Tagger
+    from themer.nlp.cache import EmbeddingCache
+    from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
+    from themer.nlp.split import StatementSplitter
+    from themer.nlp.tagger import Tagger
     from themer.taxonomy import load_taxonomy
 
     settings = Settings()

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import cached_encoder
 from eval.bench.common import public_statements, rss_mib
-from themer.discover import discover
-from themer.discover_labels import load_label_nlp
-from themer.segment import StatementSplitter
+from themer.discovery.cluster import discover
+from themer.discovery.labels import load_label_nlp
+from themer.nlp.split import StatementSplitter
 
 
 def main() -> None:

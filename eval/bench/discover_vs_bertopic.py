@@ -10,7 +10,7 @@ restaurant aspect categories (train + test), SemEval-16 laptop aspect entities (
 of ENTITY#ATTRIBUTE; train + test).
 
 Methods:
-  themer          themer.discover.discover with its defaults (PCA 20, HDBSCAN with the
+  themer          themer.discovery.cluster.discover with its defaults (PCA 20, HDBSCAN with the
                   size-based min_cluster_size, outliers joined at cosine >= 0.5, spaCy labels)
   themer-tuned    themer with min_cluster_size picked from the same grid as BERTopic's, the
                   same oracle way
@@ -95,8 +95,8 @@ def _umap_warmup() -> None:
 
 def _themer(texts: list[str], vectors: np.ndarray, umap: bool, min_cluster_size: int | None
             ) -> tuple[np.ndarray, float, float]:
-    from themer.discover import discover
-    from themer.discover_labels import load_label_nlp
+    from themer.discovery.cluster import discover
+    from themer.discovery.labels import load_label_nlp
 
     reducer = None
     if umap:
@@ -151,7 +151,7 @@ def worker(args: argparse.Namespace) -> None:
     if args.worker.startswith("themer"):
         import hdbscan  # noqa: F401
 
-        import themer.discover  # noqa: F401
+        import themer.discovery.cluster  # noqa: F401
         import_rss = rss_mib()
         labels, seconds, before_reassignment = _themer(texts, vectors,
                                                        args.worker == "themer-umap",

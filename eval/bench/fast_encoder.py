@@ -42,13 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import SETS, cached_encoder, load_labelled
 from eval.bench.common import public_statements
-from themer.classify import f1_optimal_thresholds
 from themer.config import Settings
-from themer.embed import CachedEncoder, SentenceTransformerEncoder
-from themer.evaluation import cv_folds
-from themer.segment import StatementSplitter
-from themer.static_encoder import StaticEncoder
-from themer.tagger import Tagger
+from themer.evaluation.harness import cv_folds
+from themer.nlp.classify import f1_optimal_thresholds
+from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.nlp.split import StatementSplitter
+from themer.nlp.static_encoder import StaticEncoder
+from themer.nlp.tagger import Tagger
 from themer.taxonomy import load_taxonomy
 
 
@@ -129,7 +129,7 @@ def main() -> None:
     texts = public_statements(args.n, StatementSplitter(splitter=Settings().splitter))
     from sentence_transformers import SentenceTransformer
 
-    from themer.embed import default_model_path
+    from themer.nlp.embed import default_model_path
 
     model = SentenceTransformer(str(default_model_path()), device="cpu", local_files_only=True)
     start = time.perf_counter()

@@ -53,7 +53,7 @@ def main() -> None:
         return
     from sentence_transformers import SentenceTransformer
 
-    from themer.embed import SentenceTransformerEncoder
+    from themer.nlp.embed import SentenceTransformerEncoder
 
     texts = statements(args.n)
     raw = SentenceTransformer(str(args.model), device="cuda")

@@ -32,10 +32,10 @@ from sklearn.svm import LinearSVC
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import SETS, cached_encoder, load_labelled
-from themer.classify import f1_optimal_thresholds
 from themer.config import Settings
-from themer.evaluation import cv_folds
-from themer.segment import StatementSplitter
+from themer.evaluation.harness import cv_folds
+from themer.nlp.classify import f1_optimal_thresholds
+from themer.nlp.split import StatementSplitter
 
 Features = Callable[[np.ndarray, np.ndarray], tuple[Any, Any]]
 

@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from eval.bench.accuracy import SETS, load_labelled
 from eval.bench.common import public_statements
 from eval.bench.fast_encoder import calibrated
-from themer.cache import EmbeddingCache
 from themer.config import Settings
-from themer.embed import CachedEncoder, SentenceTransformerEncoder
-from themer.evaluation import cv_folds
-from themer.segment import StatementSplitter
+from themer.evaluation.harness import cv_folds
+from themer.nlp.cache import EmbeddingCache
+from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
+from themer.nlp.split import StatementSplitter
 
 
 def main() -> None:

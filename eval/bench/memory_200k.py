@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from themer.cache import EmbeddingCache
+from themer.nlp.cache import EmbeddingCache
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -27,12 +27,12 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from themer.embed import SentenceTransformerEncoder
-from themer.segment import StatementSplitter
+from themer.nlp.embed import SentenceTransformerEncoder
+from themer.nlp.split import StatementSplitter
+from themer.nlp.tagger import Tagger
 from themer.store.jobs import create_retag_job, get_job
 from themer.store.models import TagRow
 from themer.store.repository import ResponseIn, Store
-from themer.tagger import Tagger
 from themer.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[2]

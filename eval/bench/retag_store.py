@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.common import ROOT, run_child
 from eval.bench.tag_1m import texts
-from themer.cache import EmbeddingCache
-from themer.embed import CachedEncoder
-from themer.segment import StatementSplitter
-from themer.static_encoder import StaticEncoder
+from themer.nlp.cache import EmbeddingCache
+from themer.nlp.embed import CachedEncoder
+from themer.nlp.split import StatementSplitter
+from themer.nlp.static_encoder import StaticEncoder
+from themer.nlp.tagger import Tagger
 from themer.store.models import ResponseRow, StatementRow
 from themer.store.repository import ResponseIn, Store
-from themer.tagger import Tagger
 from themer.taxonomy import load_taxonomy
 
 BATCH = 20_000

@@ -19,7 +19,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from themer.segments import segment_table
+from themer.analytics.segments import segment_table
 
 
 def main() -> None:

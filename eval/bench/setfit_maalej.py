@@ -29,12 +29,12 @@ from sklearn.metrics import f1_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.common import DATASETS
-from themer.cache import EmbeddingCache
-from themer.classify import DecisionRule
 from themer.config import Settings
-from themer.embed import CachedEncoder, SentenceTransformerEncoder, default_model_path
-from themer.evaluation import cv_folds, predict_cv
-from themer.training import label_matrix
+from themer.evaluation.harness import cv_folds, predict_cv
+from themer.nlp.cache import EmbeddingCache
+from themer.nlp.classify import DecisionRule
+from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder, default_model_path
+from themer.nlp.training import label_matrix
 
 LABELS = ["bug_report", "feature_request", "user_experience", "rating"]
 

@@ -46,7 +46,7 @@ def main() -> None:
     comments = texts(args.n)
     from sentence_transformers import SentenceTransformer
 
-    from themer.embed import default_model_path
+    from themer.nlp.embed import default_model_path
 
     model = SentenceTransformer(str(default_model_path()), device="cpu", local_files_only=True)
     start = time.perf_counter()

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 from common import ROOT, public_statements
 
-from themer.cache import EmbeddingCache
-from themer.embed import CachedEncoder, SentenceTransformerEncoder, text_key
-from themer.segment import StatementSplitter
-from themer.tagger import Tagger
+from themer.nlp.cache import EmbeddingCache
+from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder, text_key
+from themer.nlp.split import StatementSplitter
+from themer.nlp.tagger import Tagger
 from themer.taxonomy import load_taxonomy, parse_taxonomy
 
 

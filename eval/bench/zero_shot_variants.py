@@ -21,9 +21,9 @@ from sklearn.metrics import f1_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import SETS, cached_encoder, load_labelled
-from themer.classify import PrototypeScorer
-from themer.evaluation import cv_folds
-from themer.tagger import DEFAULT_PROTOTYPE_PARAMS, prototype_scorer
+from themer.evaluation.harness import cv_folds
+from themer.nlp.classify import PrototypeScorer
+from themer.nlp.tagger import DEFAULT_PROTOTYPE_PARAMS, prototype_scorer
 
 
 def top1(scores: np.ndarray) -> np.ndarray:

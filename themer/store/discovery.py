@@ -20,10 +20,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select, update
 
-from themer.classify import UNASSIGNED
-from themer.decisions import Decision, apply_decisions
-from themer.discover import Discovery, area_prototypes, discover, track
-from themer.discover_labels import load_label_nlp
+from themer.discovery.cluster import Discovery, area_prototypes, discover, track
+from themer.discovery.decisions import Decision, apply_decisions
+from themer.discovery.labels import load_label_nlp
+from themer.nlp.tagger import Tagger
+from themer.schema import UNASSIGNED
 from themer.store.jobs import DISCOVER, finish_job
 from themer.store.models import (
     DiscoveryDecision,
@@ -35,7 +36,6 @@ from themer.store.models import (
     TaxonomyVersion,
 )
 from themer.store.repository import Filters, Store
-from themer.tagger import Tagger
 from themer.taxonomy import parse_taxonomy
 
 __all__ = ["DISCOVER", "create_discover_job", "discovery_run", "latest_run", "record_decision",

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import and_, func, or_, select, update
 
+from themer.nlp.tagger import Tagger
 from themer.store.models import Job, ResponseRow, TaxonomyVersion
 from themer.store.pipeline import head_versions, split_and_save
 from themer.store.repository import Store
 from themer.store.webhooks import deliver_due, enqueue_deliveries
-from themer.tagger import Tagger
 
 __all__ = ["DISCOVER", "RETAG", "TAG", "TERMINAL", "ChunkResult", "RangeRunner", "cancel_job",
            "claim_job", "create_retag_job", "create_tag_job", "finish_job", "get_job",

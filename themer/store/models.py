@@ -1,6 +1,6 @@
 """The store's tables (SQLAlchemy 2). One schema for SQLite (embedded) and PostgreSQL (production).
 
-Embeddings are not here: they stay in the on-disk cache (themer.cache), a memory-mapped float32
+Embeddings are not here: they stay in the on-disk cache (themer.nlp.cache), a memory-mapped float32
 file per model keyed by text hash. A re-tag streams a million vectors from it in ~7 s; as
 database blobs the same vectors made tagging 200k responses 37% slower (memory_200k.py, 480 s vs
 351 s) and would bloat backups of the store with data that is derived and can be rebuilt.

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from themer.embed import CachedEncoder
-from themer.segment import StatementSplitter
+from themer.nlp.embed import CachedEncoder
+from themer.nlp.split import StatementSplitter
+from themer.nlp.tagger import Tagger, find_heads
+from themer.schema import TAG_COLUMNS
 from themer.store.models import TaxonomyVersion
 from themer.store.repository import Store
 from themer.store.webhooks import enqueue_deliveries
-from themer.tagger import TAG_COLUMNS, Tagger, find_heads
 from themer.taxonomy import parse_taxonomy
 
 __all__ = ["head_versions", "split_and_save", "tag_stored", "tagger_for_version"]

@@ -1,7 +1,8 @@
 """The store's operations: ingest (idempotent), tags, taxonomy versions, API keys, analysis frames.
 
 Every write is one transaction: a batch lands whole or not at all. Queries are SQLAlchemy
-expressions (no SQL from strings). The analysis frames have the shape ``themer.io`` and the tagger
+expressions (no SQL from strings). The analysis frames have the shape ``themer.ingest.tables``
+and the tagger
 produce, so the same analysis functions serve the CLI and the API.
 """
 
@@ -29,10 +30,11 @@ from sqlalchemy import Engine, Select, and_, delete, func, insert, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from themer.classify import UNASSIGNED
 from themer.errors import InputFileError
-from themer.io import SCALES
-from themer.segment import MAX_COMMENT_CHARS  # the splitter's cut: the API refuses rather than cuts
+from themer.nlp.split import (
+    MAX_COMMENT_CHARS,  # the splitter's cut: the API refuses rather than cuts
+)
+from themer.schema import SCALES, STATEMENT_COLUMNS, STATEMENT_TYPES, UNASSIGNED
 from themer.store.db import connect, migrate, sessions
 from themer.store.models import (
     ApiKey,
@@ -44,7 +46,6 @@ from themer.store.models import (
     TaxonomyVersion,
     WebhookDelivery,
 )
-from themer.tagger import STATEMENT_COLUMNS, STATEMENT_TYPES
 from themer.taxonomy import TaxonomyInfo
 
 __all__ = ["MAX_COMMENT_CHARS", "Filters", "IngestResult", "ResponseIn", "Scope", "Store",
@@ -105,7 +106,7 @@ class ResponseIn(BaseModel):
 
 def responses_from_frame(frame: pd.DataFrame, *, scale: Literal["nps", "stars5"],
                          source: str, origin: str = "input") -> list[ResponseIn]:
-    """``themer.io.load_responses`` rows as ``ResponseIn`` (for imports into the store).
+    """``themer.ingest.tables.load_responses`` rows as ``ResponseIn`` (for imports into the store).
 
     A row the store refuses (a comment over the length limit, a too-long id) is an
     ``InputFileError`` naming ``origin`` (the file) and the row."""
@@ -408,8 +409,9 @@ class Store:
 
     def analysis_frames(self, filters: Filters, taxonomy_version_id: int, *,
                         with_text: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(responses, tags) in the shapes of ``themer.io`` and the tagger, for the analyses
-        (``with_text``: the tags also carry ``statement`` and ``confidence``, for quotes)."""
+        """(responses, tags) in the shapes of ``themer.ingest.tables`` and the tagger, for the
+        analyses (``with_text``: the tags also carry ``statement`` and ``confidence``,
+        for quotes)."""
         query = filters.apply(select(ResponseRow.id, ResponseRow.category,
                                      ResponseRow.survey_type, ResponseRow.responded_at,
                                      ResponseRow.segments))

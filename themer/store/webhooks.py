@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from themer.classify import UNASSIGNED
 from themer.errors import InputFileError
+from themer.schema import UNASSIGNED
 from themer.store.models import (
     ResponseRow,
     StatementRow,
