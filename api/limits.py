@@ -9,6 +9,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import PROBLEM, problem_body
+from themer.errors import Errors
+
 
 class BodyLimit:
     """Refuse bodies over ``max_bytes``: by Content-Length up front, else while streaming."""
@@ -54,11 +57,11 @@ class BodyLimit:
                 await self._refuse(send, limit)
 
     async def _refuse(self, send: Send, limit: int) -> None:
-        body = json.dumps({"type": "https://themer.dev/errors/THM602", "title": "Payload too "
-                           "large", "status": 413, "code": "THM602",
-                           "detail": f"request body over {limit} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
+        entry = Errors.THM602
+        status = entry.status or 413
+        body = json.dumps(problem_body(status, entry.code, entry.render(limit=limit))).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", PROBLEM.encode()),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 

@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 
 from themer.errors import TaxonomyError
-from themer.taxonomy import REQUIRED_TYPES, TaxonomyInfo, load_taxonomy, parse_taxonomy
+from themer.taxonomy import (
+    REQUIRED_TYPES,
+    STARTER_TAXONOMY,
+    TaxonomyInfo,
+    load_taxonomy,
+    parse_taxonomy,
+    resolve_taxonomy,
+    starter_taxonomy,
+)
 
 
 def test_default_taxonomy_is_complete(taxonomy: TaxonomyInfo) -> None:
@@ -61,3 +69,41 @@ def test_malformed_taxonomy_names_key_and_line(text: str, needle: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(TaxonomyError, match="not found"):
         load_taxonomy(tmp_path / "nope.yaml")
+
+
+def test_starter_taxonomy_is_generic_and_complete() -> None:
+    info = starter_taxonomy()
+    tax = info.taxonomy
+    assert tax.label_ids("type") == list(REQUIRED_TYPES)
+    assert {"onboarding", "performance", "reliability", "search", "reporting", "billing",
+            "pricing", "integrations", "mobile", "support", "ui_navigation", "permissions",
+            "security", "notifications"} <= set(tax.label_ids("area"))
+    for label in tax.areas + tax.types:
+        assert len(label.description) > 20, label.id
+        assert 5 <= len(label.examples) <= 15, label.id
+    text = STARTER_TAXONOMY.read_text(encoding="utf-8")
+    assert info.content_hash == parse_taxonomy(text).content_hash
+    # its own words: no seed phrase copied from the example's taxonomy (tuned to its data)
+    example = load_taxonomy(Path(__file__).resolve().parents[1] / "taxonomy.yaml").taxonomy
+    seeds = {e for label in example.areas for e in label.examples}
+    assert not seeds & {e for label in tax.areas for e in label.examples}
+
+
+def test_resolve_taxonomy_prefers_named_then_default_then_starter(tmp_path: Path) -> None:
+    default = tmp_path / "taxonomy.yaml"
+    info, note = resolve_taxonomy(None, default)  # nothing here: the starter, said so
+    assert info.source == starter_taxonomy().source
+    assert note is not None
+    assert str(default) in note
+    assert "starter taxonomy" in note
+    assert "--" not in note  # library words: no CLI flag
+    default.write_text(GOOD, encoding="utf-8")
+    info, note = resolve_taxonomy(None, default)
+    assert (info.source, note) == (str(default), None)
+    named = tmp_path / "other.yaml"
+    named.write_text(GOOD.replace("version: 1", "version: 2"), encoding="utf-8")
+    info, note = resolve_taxonomy(named, default)
+    assert (info.version, note) == (2, None)
+    with pytest.raises(TaxonomyError, match="not found") as caught:  # a named file must exist
+        resolve_taxonomy(tmp_path / "missing.yaml", default)
+    assert caught.value.code == "THM204"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     encoder: Literal["minilm", "static", "cascade"] = Field(
         default="minilm", description="minilm: the transformer; static: the distilled static "
         "encoder (fast); cascade: static, with MiniLM for the statements it is unsure of.")
-    static_model: Path = Field(default=Path("models/static-minilm"),
-                               description="Folder of `themer models distill`.")
+    static_model: Path | None = Field(
+        default=None, description="Folder of `themer models distill`; unset = "
+        "cache_dir/static-minilm, distilled there on first use (an explicit folder must exist).")
     cascade_band: float = Field(
         default=0.05, gt=0, le=0.5, description="cascade: a statement whose static confidence "
         "for some label is within this of the 0.5 cut goes to MiniLM.")
@@ -83,5 +84,28 @@ class Settings(BaseSettings):
                            description="Responses in a job's first step (one heartbeat each); "
                            "steps double while quick, up to 32x.")
 
+    @field_validator("static_model", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.cache_dir / 'themer.db'}"
+
+    def static_model_dir(self) -> Path:
+        """The static encoder's folder: the configured one, else one in ``cache_dir`` per
+        source model (built on first use; see ``static_model_is_default``)."""
+        if self.static_model is not None:
+            return self.static_model
+        if not self.model:
+            return self.cache_dir / "static-minilm"
+        return self.cache_dir / f"static-{Path(self.model).name or 'custom'}"
+
+    def static_model_is_default(self) -> bool:
+        """True when no folder was configured: themer may build the static encoder itself."""
+        return self.static_model is None
+
+    def explicit_taxonomy(self) -> Path | None:
+        """The taxonomy path if one was configured (argument or THEMER_TAXONOMY), else None:
+        then ``taxonomy`` is only the default to look for (see themer.taxonomy.resolve_taxonomy)."""
+        return self.taxonomy if "taxonomy" in self.model_fields_set else None

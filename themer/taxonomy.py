@@ -5,22 +5,27 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from themer.errors import TaxonomyError
+from themer.errors import Errors
 
 __all__ = [
     "REQUIRED_TYPES",
+    "STARTER_TAXONOMY",
     "Label",
     "LabelKind",
     "Taxonomy",
     "TaxonomyInfo",
     "load_taxonomy",
     "parse_taxonomy",
+    "resolve_taxonomy",
+    "starter_taxonomy",
 ]
 
 LabelKind = Literal["area", "type"]
@@ -34,6 +39,10 @@ REQUIRED_TYPES = (
     "other",
 )
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+# A generic SaaS taxonomy shipped with themer: used when no taxonomy.yaml is found, and the
+# file `themer init` writes (commented). Not tuned to the repository's synthetic example.
+STARTER_TAXONOMY: Traversable = resources.files("themer") / "data" / "starter_taxonomy.yaml"
+STARTER_SOURCE = "themer's starter taxonomy"
 
 
 class Label(BaseModel):
@@ -136,15 +145,10 @@ def parse_taxonomy(text: str, source: str = "<string>") -> TaxonomyInfo:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise TaxonomyError(
-            f"{source}{where}: not valid YAML ({getattr(exc, 'problem', exc)}). "
-            "Fix the syntax (indentation, quotes) and retry.",
-            code="THM201",
-        ) from None
+        raise Errors.THM201.error(source=source, where=where,
+                                  problem=getattr(exc, "problem", exc)) from None
     if not isinstance(data, dict):
-        raise TaxonomyError(
-            f"{source}: expected a mapping with keys version, areas, types.", code="THM202"
-        )
+        raise Errors.THM202.error(source=source)
     try:
         taxonomy = Taxonomy.model_validate(data)
     except ValidationError as exc:
@@ -154,11 +158,8 @@ def parse_taxonomy(text: str, source: str = "<string>") -> TaxonomyInfo:
         line = _line_of(node, loc)
         where = f" line {line}" if line is not None else ""
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise TaxonomyError(
-            f"{source}{where}, key '{key}': {first['msg']}{more}. "
-            "Fix this entry; see taxonomy.yaml in the themer repository for the schema.",
-            code="THM203",
-        ) from None
+        raise Errors.THM203.error(source=source, where=where, key=key, problem=first["msg"],
+                                  more=more) from None
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return TaxonomyInfo(taxonomy=taxonomy, source=source, content_hash=digest)
 
@@ -169,10 +170,25 @@ def load_taxonomy(path: str | Path) -> TaxonomyInfo:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TaxonomyError(
-            f"{path}: taxonomy file not found. Pass --taxonomy PATH or set THEMER_TAXONOMY.",
-            code="THM204",
-        ) from None
+        raise Errors.THM204.error(path=path) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise TaxonomyError(f"{path}: cannot read taxonomy ({exc}).", code="THM205") from None
+        raise Errors.THM205.error(path=path, reason=exc) from None
     return parse_taxonomy(text, source=str(path))
+
+
+def starter_taxonomy() -> TaxonomyInfo:
+    """The taxonomy shipped with themer (``STARTER_TAXONOMY``)."""
+    return parse_taxonomy(STARTER_TAXONOMY.read_text(encoding="utf-8"), source=STARTER_SOURCE)
+
+
+def resolve_taxonomy(path: Path | None, default: Path) -> tuple[TaxonomyInfo, str | None]:
+    """The taxonomy to use and a note for the user (None when there is nothing to say).
+
+    ``path``: one the user named (it must exist); else ``default`` if that file exists; else
+    the starter taxonomy, with a note saying so."""
+    if path is not None:
+        return load_taxonomy(path), None
+    if default.exists():
+        return load_taxonomy(default), None
+    return starter_taxonomy(), (f"no {default} here: using {STARTER_SOURCE} "
+                                "(themer init writes one to edit)")

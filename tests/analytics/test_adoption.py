@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from themer.analytics.adoption import adoption_flags, adoption_table, gap_matrix, quadrant
 from themer.analytics.segments import nps_difference
 from themer.cli import app
-from themer.errors import InputFileError
+from themer.errors import InputFileError, hint
 
 
 def _frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
@@ -76,8 +76,10 @@ def test_gap_matrix_blanks_small_cells() -> None:
     assert heat.loc["export", "pro"] == pytest.approx(200.0)
     assert np.isnan(heat.loc["export", "free"])  # one non-adopter: below min_n
     assert {c.segment for c in cells} == {"pro", "free"}
-    with pytest.raises(InputFileError, match="--segment role=ColumnName"):
+    with pytest.raises(InputFileError, match=r"no segment column for \['role'\]") as caught:
         gap_matrix(_frame(rows), "role")
+    assert caught.value.code == "THM136"
+    assert "--segment NAME=COLUMN" in (hint("THM136", "cli") or "")  # the fix, in CLI terms
 
 
 def test_cli_adoption(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from themer.analytics.behaviour import behaviour_table
 from themer.cli import app
-from themer.errors import InputFileError
+from themer.errors import InputFileError, hint
 
 
 def test_behaviour_hand_case() -> None:
@@ -44,8 +44,9 @@ def test_small_groups_are_flagged_and_not_tested_for_q() -> None:
     (row,) = behaviour_table(responses, {"x": pd.Series([3, 1])}, min_n=5)
     assert row.small_n
     assert row.q_value is None
-    with pytest.raises(InputFileError, match="--measure"):
+    with pytest.raises(InputFileError, match="no behaviour measure columns") as caught:
         behaviour_table(responses, {})
+    assert "--measure" in (hint(caught.value.code, "cli") or "")
 
 
 def test_cli_behaviour(tmp_path: Path) -> None:

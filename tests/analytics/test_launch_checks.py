@@ -8,7 +8,7 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from themer.analytics.launch_checks import fix_check, launch_check, window_masks
 from themer.analytics.segments import nps_difference
-from themer.errors import InputFileError
+from themer.errors import InputFileError, hint
 
 
 def _responses(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
@@ -84,5 +84,6 @@ def test_fix_check_hand_case() -> None:
     silent = fix_check(responses, commenters & (responses.index >= 5), mentions, "sync",
                        LAUNCH, min_n=1)
     assert silent.comments_before == 5  # no comment, not in the denominator
-    with pytest.raises(InputFileError, match="--among"):
+    with pytest.raises(InputFileError, match="'fans' must be promoter, passive") as caught:
         fix_check(responses, commenters, mentions, "sync", LAUNCH, among="fans")
+    assert "--among" in (hint(caught.value.code, "cli") or "")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from themer.analytics.pmf import by_survey_type, cohort_fit, segment_spread
 from themer.cli import app
-from themer.errors import InputFileError
+from themer.errors import InputFileError, hint
 
 
 def _rows(groups: dict[str, tuple[int, int, int]], column: str) -> pd.DataFrame:
@@ -34,8 +34,9 @@ def test_cohort_fit_reads_the_interval_against_40_percent() -> None:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     assert fits["2024Q1"].ci_low == pytest.approx(centre - half)
-    with pytest.raises(InputFileError, match="--cohort-col"):
+    with pytest.raises(InputFileError, match="no cohort column") as caught:
         cohort_fit(responses.drop(columns=["segment:cohort"]))
+    assert "--cohort-col" in (hint(caught.value.code, "cli") or "")
 
 
 def test_segment_spread_hand_case() -> None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from themer.analytics.segments import cohort, nps_difference, segment_table, usage_depth
 from themer.cli import app
-from themer.errors import InputFileError, StatsError
+from themer.errors import InputFileError, StatsError, hint
 
 
 def _responses(groups: dict[str, tuple[int, int, int]], name: str = "plan") -> pd.DataFrame:
@@ -85,10 +85,13 @@ def test_bh_q_values_are_at_least_p_and_monotone(groups: list[tuple[int, int, in
 
 def test_segment_errors_name_what_to_pass() -> None:
     responses = _responses({"a": (1, 1, 1)})
-    with pytest.raises(InputFileError, match="--segment role=ColumnName"):
+    with pytest.raises(InputFileError, match=r"no segment column for \['role'\] "
+                       r"\(segments present: \['plan'\]\)") as caught:
         segment_table(responses, ["role"])
-    with pytest.raises(InputFileError, match="no segment columns"):
+    assert "--segment NAME=COLUMN" in (hint(caught.value.code, "cli") or "")
+    with pytest.raises(InputFileError, match="no segment columns") as caught:
         segment_table(responses.drop(columns=["segment:plan"]))
+    assert "--segment NAME=COLUMN" in (hint(caught.value.code, "cli") or "")
 
 
 def test_usage_depth_and_cohort() -> None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from themer.analytics.segments import nps_difference
 from themer.analytics.trends import change_decomposition, nps_by_period, spike_alerts, theme_trends
 from themer.cli import app
-from themer.errors import InputFileError, StatsError
+from themer.errors import InputFileError, StatsError, hint
 
 
 def _responses(periods: dict[str, tuple[int, int, int]]) -> pd.DataFrame:
@@ -43,10 +43,11 @@ def test_periods_hand_case() -> None:
 
 
 def test_needs_dates() -> None:
-    with pytest.raises(InputFileError, match="--date-col"):
+    with pytest.raises(InputFileError, match="no usable response dates: no date column"):
         nps_by_period(pd.DataFrame({"category": ["promoter"], "date": [None]}))
-    with pytest.raises(InputFileError, match="no parseable response dates"):
+    with pytest.raises(InputFileError, match=r"none parses as a date \(first value: 'last week'\)"):
         nps_by_period(pd.DataFrame({"category": ["promoter"], "date": ["last week"]}))
+    assert "--date-col" in (hint("THM145", "cli") or "")
 
 
 def test_cli_trends(tmp_path: Path, survey_csv: Path) -> None:

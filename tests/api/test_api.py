@@ -138,7 +138,7 @@ def test_ingest_is_idempotent_and_feeds_the_analytics(
     read = _auth(keys["read"])
     mixed = test_client.get("/v1/themes", headers=read)
     assert mixed.status_code == 422
-    assert mixed.json()["code"] == "THM624"  # never pooled silently
+    assert mixed.json()["code"] == "THM118"  # never pooled silently
     themes = test_client.get("/v1/themes", headers=read,
                              params={"survey_type": "relationship", "min_n": 1})
     assert themes.status_code == 200, themes.text
@@ -265,7 +265,7 @@ def test_imports_big_batches_and_analytics_routes(
     assert not any("Search never finds" in q for q in quotes)  # free plan: filtered out
     assert 'id="trend-chart"' in html
     assert 'id="impact-chart"' in html
-    assert "segment <strong>plan=pro</strong>" in html  # the filters are echoed
+    assert "where <strong>plan = pro</strong>" in html  # the filters are echoed
     assert test_client.get("/v1/report", headers=read, params={
         "survey_type": "nope"}).status_code == 404
     assert test_client.get("/v1/report").status_code == 401

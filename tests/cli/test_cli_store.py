@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -103,15 +104,18 @@ def test_promote_with_retag_makes_the_new_area_active(env: str, tmp_path: Path) 
 def test_doctor_checks_everything_offline(env: str, monkeypatch: pytest.MonkeyPatch,
                                           tmp_path: Path) -> None:
     Store.open(env)  # the store exists and answers
-    healthy = CliRunner().invoke(app, ["doctor"])
+    healthy = CliRunner().invoke(app, ["--quiet", "doctor", "--json", "-"])
     assert healthy.exit_code == 0, healthy.output
-    said = " ".join(healthy.output.split())
-    for check in ("python packages", "embedding model", "spaCy pipeline", "taxonomy", "store"):
-        assert check in said
-    assert "384 dims" in said
-    assert "failed" not in said
+    checks = {c["check"]: c for c in json.loads(healthy.stdout)["checks"]}  # not the table:
+    # a plain terminal wraps it anywhere
+    assert set(checks) == {"python packages", "embedding model", "spaCy pipeline", "taxonomy",
+                           "store"}
+    assert all(c["ok"] for c in checks.values()), checks
+    assert "384 dims" in checks["embedding model"]["detail"]
+    assert "Loading weights" not in healthy.output  # no third-party progress bar leaks
     monkeypatch.setenv("THEMER_TAXONOMY", str(tmp_path / "missing.yaml"))
-    broken = CliRunner().invoke(app, ["doctor"])
+    broken = CliRunner().invoke(app, ["--quiet", "doctor", "--json", "-"])
     assert broken.exit_code == 1
-    assert "failed" in broken.output
-    assert "THM204" in broken.output  # the taxonomy's own error code, in the table
+    taxonomy = {c["check"]: c for c in json.loads(broken.stdout)["checks"]}["taxonomy"]
+    assert not taxonomy["ok"]
+    assert "THM204" in taxonomy["detail"]  # the taxonomy's own error code

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 from themer.cli import app
-from themer.ingest.tables import iter_responses, load_responses
+from themer.ingest.streaming import iter_responses, load_responses
 from themer.store.models import Job, ResponseRow
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from themer.cli import app
 from themer.errors import InputFileError
 from themer.ingest.profiles import apply_profile, detect_profile
-from themer.ingest.tables import load_responses
+from themer.ingest.streaming import load_responses
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
 CANONICAL = [
@@ -107,8 +107,10 @@ def test_a_vendor_export_without_a_score_says_so() -> None:
     frame = pd.read_csv(FIXTURES / "medallia.csv", dtype=str, keep_default_na=False)
     profile = detect_profile(frame)
     assert profile is not None
-    with pytest.raises(InputFileError, match="likely to recommend"):
+    with pytest.raises(InputFileError, match="likely to recommend") as info:
         apply_profile(frame.drop(columns="q_ltr_scale11"), profile, source="m.csv")
+    assert info.value.code == "THM132"
+    assert "--" not in str(info.value)  # the library names no CLI flag
 
 
 def test_import_dry_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +17,16 @@ import pytest
 from typer.testing import CliRunner
 
 from themer.cli import app
+from themer.nlp import static_encoder
 from themer.nlp.cache import EmbeddingCache
-from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder, text_key
+from themer.nlp.embed import (
+    CachedEncoder,
+    SentenceTransformerEncoder,
+    folder_fingerprint,
+    text_key,
+)
 from themer.nlp.split import StatementSplitter
-from themer.nlp.static_encoder import CARD, StaticEncoder, distill
+from themer.nlp.static_encoder import CARD, StaticEncoder, ensure_static_model, is_complete
 from themer.nlp.tagger import Tagger
 from themer.taxonomy import TaxonomyInfo
 
@@ -33,10 +43,16 @@ WORDS = sorted({w.strip(".,!?").lower() for text in COMMENTS for w in text.split
 @pytest.fixture(scope="module")
 def static_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # the test's words plus the special tokens keep it fast: the full distillation runs each
-    # of MiniLM's 29.5k tokens through it (about a minute); the code path is the same
+    # of MiniLM's 29.5k tokens through it (about two minutes on 2 busy cores); the code path
+    # is the same. Built as the default cache folder is on first use (ensure_static_model).
     folder = tmp_path_factory.mktemp("static") / "static-test"
     keep = "|".join([r"\[(?:PAD|UNK|CLS|SEP|MASK)\]", *map(re.escape, WORDS)])
-    card = distill(folder, pca_dims=32, drop_tokens=rf"^(?!(?:{keep})$)")
+    notes: list[str] = []
+    assert ensure_static_model(folder, pca_dims=32, drop_tokens=rf"^(?!(?:{keep})$)",
+                               progress=notes.append) == folder
+    assert notes[0].startswith("building the static encoder")
+    assert not list(folder.parent.glob(".static-test.tmp-*"))  # the build was renamed in
+    card = json.loads((folder / CARD).read_text())
     assert card["dims"] == 32
     assert 32 < card["vocabulary_size"] < 200
     return folder
@@ -56,11 +72,13 @@ def test_distilled_encoder_is_normalised_and_independent_of_batch(static_dir: Pa
     assert np.array_equal(encoder.encode(texts[1:2])[0], vectors[1])  # batch
 
 
-def test_missing_static_model_says_how_to_build_it(tmp_path: Path) -> None:
+def test_missing_static_model_is_an_error_not_a_build(tmp_path: Path) -> None:
     from themer.errors import ModelError
 
-    with pytest.raises(ModelError, match="themer models distill"):
-        StaticEncoder(tmp_path)
+    with pytest.raises(ModelError, match="no static encoder") as caught:
+        StaticEncoder(tmp_path / "named-by-the-user")
+    assert caught.value.code == "THM322"
+    assert not (tmp_path / "named-by-the-user").exists()  # nothing built where not asked
 
 
 def test_cache_keeps_encoders_apart(static_dir: Path, encoder: SentenceTransformerEncoder,
@@ -167,3 +185,121 @@ def test_the_api_serves_the_configured_cascade(static_dir: Path, tmp_path: Path)
         assert answer.status_code == 200, answer.text
         assert answer.json()["results"][0]["statements"][0]["statement"].startswith("Search")
         assert tagger.seen == 1  # the request went through the cascade tagger
+
+
+# --- ensure_static_model with a stand-in for distill (the build itself is the fixture's) ---
+
+def _source(tmp_path: Path) -> Path:
+    source = tmp_path / "source-model"
+    source.mkdir(exist_ok=True)
+    (source / "config.json").write_text('{"model": "stand-in"}', encoding="utf-8")
+    return source
+
+
+class _FakeDistill:
+    """Writes a complete-looking model folder (or half of one, then fails)."""
+
+    def __init__(self, *, fail: bool = False, pause: float = 0.0,
+                 before_return: Callable[[], None] | None = None) -> None:
+        self.calls = 0
+        self.fail, self.pause, self.before_return = fail, pause, before_return
+
+    def __call__(self, output: Path, *, source: Path, **_: object) -> dict[str, object]:
+        self.calls += 1
+        output.mkdir(parents=True)
+        (output / "config.json").write_text("{}", encoding="utf-8")
+        time.sleep(self.pause)
+        if self.fail:
+            raise RuntimeError("killed mid-build")
+        _complete_model(output, source)
+        if self.before_return is not None:
+            self.before_return()
+        return {"dims": 8, "vocabulary_size": 5}
+
+
+def _complete_model(folder: Path, source: Path, fingerprint: str | None = None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        (folder / name).write_text("{}", encoding="utf-8")
+    card = {"source_model": source.name,
+            "source_fingerprint": fingerprint or folder_fingerprint(source)}
+    (folder / CARD).write_text(json.dumps(card), encoding="utf-8")
+
+
+def test_ensure_builds_once_then_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeDistill()
+    monkeypatch.setattr(static_encoder, "distill", fake)
+    folder, source = tmp_path / "cache" / "static-minilm", _source(tmp_path)
+    stale = tmp_path / "cache" / ".static-minilm.tmp-dead1234"  # a crashed build's leftover
+    stale.mkdir(parents=True)
+    notes: list[str] = []
+    assert ensure_static_model(folder, source=source, progress=notes.append) == folder
+    assert is_complete(folder)
+    assert fake.calls == 1
+    assert not stale.exists()
+    assert [n.split(" ")[0] for n in notes] == ["building", "static"]
+    assert ensure_static_model(folder, source=source, progress=notes.append) == folder
+    assert fake.calls == 1  # reused
+    assert len(notes) == 2  # and silently
+
+
+def test_a_failed_build_leaves_no_half_model(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(static_encoder, "distill", _FakeDistill(fail=True))
+    folder, source = tmp_path / "static-minilm", _source(tmp_path)
+    with pytest.raises(RuntimeError, match="killed"):
+        ensure_static_model(folder, source=source)
+    assert not folder.exists()
+    assert not list(tmp_path.glob(".static-minilm.tmp-*"))
+    monkeypatch.setattr(static_encoder, "distill", _FakeDistill())
+    assert is_complete(ensure_static_model(folder, source=source))  # the next use builds it
+
+
+def test_a_partial_folder_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeDistill()
+    monkeypatch.setattr(static_encoder, "distill", fake)
+    folder, source = tmp_path / "static-minilm", _source(tmp_path)
+    folder.mkdir()
+    (folder / "config.json").write_text("{}", encoding="utf-8")  # an interrupted distill
+    assert is_complete(ensure_static_model(folder, source=source))
+    assert fake.calls == 1
+
+
+def test_racing_builds_distil_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeDistill(pause=0.3)
+    monkeypatch.setattr(static_encoder, "distill", fake)
+    folder, source = tmp_path / "static-minilm", _source(tmp_path)
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda _: ensure_static_model(folder, source=source), range(4)))
+    assert done == [folder] * 4
+    assert fake.calls == 1  # the others waited on the lock and reused it
+    assert is_complete(folder)
+
+
+def test_losing_the_rename_race_keeps_the_winner(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a lock (Windows) both build; the first rename wins, the other copy goes."""
+    folder, source = tmp_path / "static-minilm", _source(tmp_path)
+
+    @contextmanager
+    def no_lock(_folder: Path) -> Iterator[bool]:
+        yield False
+
+    monkeypatch.setattr(static_encoder, "_build_lock", no_lock)
+    monkeypatch.setattr(static_encoder, "distill", _FakeDistill(
+        before_return=lambda: _complete_model(folder, source)))  # the other process's rename
+    notes: list[str] = []
+    assert ensure_static_model(folder, source=source, progress=notes.append) == folder
+    assert is_complete(folder)
+    assert "another process" in notes[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source-model", "static-minilm"]
+
+
+def test_a_model_of_another_source_is_an_error(tmp_path: Path) -> None:
+    from themer.errors import ModelError
+
+    folder, source = tmp_path / "static-minilm", _source(tmp_path)
+    _complete_model(folder, source, fingerprint="000000000000")
+    with pytest.raises(ModelError, match="distilled from another model") as caught:
+        ensure_static_model(folder, source=source)
+    assert caught.value.code == "THM335"

@@ -23,7 +23,8 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from themer.analytics.nps import Z95, nps_and_variance
-from themer.errors import InputFileError
+from themer.analytics.segments import segment_names
+from themer.errors import Errors
 from themer.schema import NPS_GROUPS
 
 __all__ = ["FeatureGap", "adoption_flags", "adoption_frame", "adoption_table", "gap_matrix",
@@ -46,9 +47,8 @@ def adoption_flags(values: pd.Series, name: str,
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
         row = file_rows[first] if file_rows is not None else first + 1
-        raise InputFileError(
-            f"row {row}, adoption column of feature '{name}': {values.iloc[first]!r} is not "
-            f"one of 1/0, true/false, yes/no ({int(bad.sum())} such rows).", code="THM140")
+        raise Errors.THM140.error(row=row, feature=name, value=values.iloc[first],
+                                  count=int(bad.sum()))
     flags = pd.array(text.isin(TRUE_WORDS).to_numpy(), dtype="boolean")
     flags[(text == "").to_numpy()] = pd.NA
     return pd.Series(flags, index=values.index, name=name)
@@ -130,12 +130,10 @@ def adoption_frame(responses: pd.DataFrame, features: Sequence[str] | None = Non
                  if c.startswith(FEATURE_COLUMN)]
     chosen = list(features) if features is not None else available
     if not chosen:
-        raise InputFileError("no feature adoption columns: pass --feature NAME=COLUMN (e.g. "
-                             "--feature dashboards=uses_dashboards).", code="THM141")
+        raise Errors.THM141.error()
     missing = [f for f in chosen if f not in available]
     if missing:
-        raise InputFileError(f"no adoption column for {missing}: pass --feature "
-                             f"{missing[0]}=ColumnName.", code="THM142")
+        raise Errors.THM142.error(features=missing, available=available)
     rows = responses["row"].tolist() if "row" in responses.columns else None
     return pd.DataFrame({name: adoption_flags(responses[FEATURE_COLUMN + name], name, rows)
                          for name in chosen})
@@ -164,8 +162,7 @@ def gap_matrix(responses: pd.DataFrame, segment: str, features: Sequence[str] | 
     and the cells with BH q-values over the whole matrix."""
     column = f"segment:{segment}"
     if column not in responses.columns:
-        raise InputFileError(f"no segment column for '{segment}': pass --segment "
-                             f"{segment}=ColumnName.", code="THM136")
+        raise Errors.THM136.error(segments=[segment], available=segment_names(responses))
     flags = adoption_frame(responses, features)
     values = responses[column].astype("string").fillna("").str.strip()
     cells: list[FeatureGap] = []

@@ -35,7 +35,7 @@ import statsmodels.api as sm
 
 from themer.analytics.nps import Z95
 from themer.analytics.themes import mention_rows
-from themer.errors import StatsError
+from themer.errors import Errors
 
 __all__ = [
     "NO_THEME",
@@ -59,8 +59,7 @@ def respondent_values(categories: pd.Series) -> np.ndarray:
     """+1 / 0 / -1 per respondent (NPS = 100 x the mean)."""
     values = categories.map(VALUES)
     if values.isna().any():
-        raise StatsError("category must be promoter, passive or detractor for every respondent",
-                         code="THM412")
+        raise Errors.THM412.error()
     return np.asarray(values.to_numpy(dtype=float))
 
 
@@ -111,7 +110,7 @@ def _mix(prepared: _Mentions, group: np.ndarray, names: np.ndarray) -> pd.DataFr
     n = np.bincount(key, minlength=size)
     filled = np.flatnonzero(n)
     if not len(filled):
-        raise StatsError("no respondents in any group", code="THM413")
+        raise Errors.THM413.error()
     labels = np.append(prepared.theme_names, NO_THEME)
     mix = pd.DataFrame({
         "group": names[filled // width], "theme": labels[filled % width],
@@ -153,12 +152,10 @@ def shapley_impact(mix: pd.DataFrame) -> pd.DataFrame:
     mention no theme).
     """
     if mix["group"].nunique() != 1:
-        raise StatsError("shapley_impact takes the mix of one group", code="THM414")
+        raise Errors.THM414.error()
     silent = mix[mix["theme"] == NO_THEME]
     if silent.empty:
-        raise StatsError("every respondent mentions a theme, so there is no baseline group to "
-                         "attribute against; use the leave-one-out impact instead.",
-                         code="THM415")
+        raise Errors.THM415.error()
     baseline = float(silent["score"].iloc[0])
     themes = mix[mix["theme"] != NO_THEME].copy()
     themes["contribution"] = themes["share"] * (themes["score"] - baseline)
@@ -236,8 +233,7 @@ def drivers_by_segment(responses: pd.DataFrame, mentions: pd.DataFrame,
         for value, inside in _mix(prepared, group, names).groupby("group", sort=True):
             size = int(size_of[value])
             if size == total:
-                raise StatsError(f"segment '{name}' value '{value}' covers everyone: no rest "
-                                 "to compare", code="THM418")
+                raise Errors.THM418.error(segment=name, value=value)
             rest = everyone.sub(inside.set_index("theme")[sums], fill_value=0)
             rest = rest[rest["n"] > 0]
             found[name][str(value)] = decompose(
@@ -309,8 +305,7 @@ def regression_impact(responses: pd.DataFrame, mentions: pd.DataFrame) -> Regres
     full = full[:, keep]
     themes = themes[[j - 1 for j in keep[1:]]]
     if len(responses) <= len(keep):
-        raise StatsError(f"{len(responses)} respondents cannot support a regression on "
-                         f"{len(themes)} themes", code="THM416")
+        raise Errors.THM416.error(respondents=len(responses), themes=len(themes))
     fit = sm.OLS(values, full).fit(cov_type="HC1")
     params, errors, p_values = (np.asarray(x) for x in (fit.params, fit.bse, fit.pvalues))
     share = full[:, 1:].mean(axis=0)

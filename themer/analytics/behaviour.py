@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 from statsmodels.stats.multitest import multipletests
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 
 __all__ = ["BehaviourRow", "behaviour_table"]
 
@@ -44,8 +44,7 @@ def behaviour_table(responses: pd.DataFrame, measures: Mapping[str, pd.Series], 
     """Compare promoters and detractors on each measure (a numeric Series aligned with
     ``responses``; missing or non-numeric values are left out of that measure)."""
     if not measures:
-        raise InputFileError("no behaviour columns: pass --measure NAME=COLUMN (e.g. "
-                             "--measure logins=weekly_logins).", code="THM144")
+        raise Errors.THM144.error()
     category = responses["category"].to_numpy()
     rows, p_values = [], []
     for name, series in measures.items():

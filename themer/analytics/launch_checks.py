@@ -24,7 +24,7 @@ from themer.analytics.nps import Z95, nps_and_variance, nps_interval
 from themer.analytics.segments import category_counts
 from themer.analytics.themes import mention_rows
 from themer.analytics.trends import response_dates
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.schema import NPS_GROUPS
 
 __all__ = ["FixCheck", "LaunchCheck", "fix_check", "launch_check", "window_masks"]
@@ -34,8 +34,7 @@ def window_masks(responses: pd.DataFrame, when: date, window_days: int | None
                  ) -> tuple[pd.Series, pd.Series]:
     """(before, after) masks: [when - window, when) and [when, when + window); None = all."""
     if window_days is not None and window_days < 1:
-        raise InputFileError(f"window must be at least 1 day, not {window_days}.",
-                             code="THM150")
+        raise Errors.THM150.error(days=window_days)
     dates = response_dates(responses)
     start = pd.Timestamp(when)
     before = dates < start
@@ -127,8 +126,7 @@ def fix_check(responses: pd.DataFrame, commenters: pd.Series, mentions: pd.DataF
     denominator). ``mentions``: response_id + theme. ``among``: an NPS group, or "all".
     """
     if among not in (*NPS_GROUPS, "all"):
-        raise InputFileError(f"--among must be promoter, passive, detractor or all, not "
-                             f"'{among}'.", code="THM151")
+        raise Errors.THM151.error(among=among)
     before, after = window_masks(responses, when, window_days)
     base = commenters.astype(bool)
     if among != "all":

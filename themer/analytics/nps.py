@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from themer.errors import EmptyGroupError, StatsError
+from themer.errors import Errors
 from themer.schema import NPS_GROUPS, Category
 
 __all__ = [
@@ -42,7 +42,7 @@ Z95 = float(norm.ppf(0.975))  # two-sided 95% normal quantile, for every interva
 def category_of(score: int) -> Category:
     """NPS group of a 0-10 rating."""
     if not 0 <= score <= 10:
-        raise StatsError(f"score {score} is outside 0-10", code="THM402")
+        raise Errors.THM402.error(score=score)
     if score >= 9:
         return "promoter"
     if score >= 7:
@@ -54,9 +54,9 @@ def nps(promoters: int, passives: int, detractors: int) -> float:
     """Net Promoter Score in [-100, 100] from the three group counts."""
     n = promoters + passives + detractors
     if min(promoters, passives, detractors) < 0:
-        raise StatsError("group counts must be non-negative", code="THM403")
+        raise Errors.THM403.error()
     if n == 0:
-        raise EmptyGroupError("nps() needs at least one respondent")
+        raise Errors.THM401.error(function="nps")
     return 100.0 * (promoters - detractors) / n
 
 
@@ -64,7 +64,7 @@ def nps_se(promoters: int, passives: int, detractors: int) -> float:
     """Standard error of NPS in points: 100 sqrt((p + d - (p - d)^2) / n)."""
     n = promoters + passives + detractors
     if n == 0:
-        raise EmptyGroupError("nps_se() needs at least one respondent")
+        raise Errors.THM401.error(function="nps_se")
     p, d = promoters / n, detractors / n
     variance = max(p + d - (p - d) ** 2, 0.0)  # clamp float noise just below zero
     return 100.0 * math.sqrt(variance / n)
@@ -75,7 +75,7 @@ def nps_ci(
 ) -> tuple[float, float]:
     """Normal-approximation interval for NPS, clipped to [-100, 100]."""
     if not 0 < level < 1:
-        raise StatsError(f"confidence level {level} must be in (0, 1)", code="THM404")
+        raise Errors.THM404.error(level=level)
     centre = nps(promoters, passives, detractors)
     half = float(norm.ppf(0.5 + level / 2)) * nps_se(promoters, passives, detractors)
     return max(-100.0, centre - half), min(100.0, centre + half)
@@ -112,7 +112,7 @@ def impact(theme: tuple[int, int, int], total: tuple[int, int, int]) -> float:
     """
     rest = tuple(t - m for t, m in zip(total, theme, strict=True))
     if min(rest) < 0:
-        raise StatsError("theme counts exceed the total counts", code="THM405")
+        raise Errors.THM405.error()
     if sum(rest) == 0:
         # Nobody is left out: removing the theme removes everyone. We define impact as 0
         # (no contrast exists) rather than inventing a baseline.
@@ -123,9 +123,9 @@ def impact(theme: tuple[int, int, int], total: tuple[int, int, int]) -> float:
 def points_at_stake(theme_detractors: int, total_n: int) -> float:
     """NPS points gained overall if the theme's detractors became passives: 100 D_t / N."""
     if total_n <= 0:
-        raise EmptyGroupError("points_at_stake() needs at least one respondent")
+        raise Errors.THM401.error(function="points_at_stake")
     if not 0 <= theme_detractors <= total_n:
-        raise StatsError("theme detractors must be within 0..N", code="THM406")
+        raise Errors.THM406.error()
     return 100.0 * theme_detractors / total_n
 
 
@@ -149,7 +149,7 @@ def summarize(categories: Iterable[Category], *, level: float = 0.95) -> NpsSumm
                        dtype=object)
     unknown = set(values.unique()) - set(NPS_GROUPS)
     if unknown:
-        raise StatsError(f"unknown NPS categories {sorted(map(str, unknown))}", code="THM420")
+        raise Errors.THM420.error(categories=sorted(map(str, unknown)))
     counts = values.value_counts()
     p, m, d = (int(counts.get(group, 0)) for group in NPS_GROUPS)
     low, high = nps_ci(p, m, d, level=level)

@@ -15,8 +15,8 @@ from scipy.stats import chi2_contingency
 from statsmodels.stats.proportion import proportion_confint
 
 from themer.analytics.nps import nps_and_variance, nps_interval
-from themer.analytics.segments import category_counts
-from themer.errors import InputFileError
+from themer.analytics.segments import category_counts, segment_names
+from themer.errors import Errors
 
 __all__ = ["CohortFit", "SegmentSpread", "TypeNps", "by_survey_type", "cohort_fit",
            "segment_spread"]
@@ -43,8 +43,7 @@ def cohort_fit(responses: pd.DataFrame, column: str = "segment:cohort", *,
                min_n: int = 30, line: float = PMF_LINE) -> list[CohortFit]:
     """Promoter share per cohort with a Wilson interval, read against the PMF line."""
     if column not in responses.columns:
-        raise InputFileError("no cohort column: pass --cohort-col SIGNUP_DATE (or --segment "
-                             "cohort=COLUMN with cohort labels).", code="THM146")
+        raise Errors.THM146.error(column=column)
     counts = _counts(responses, column)
     out = []
     for cohort, row in counts.iterrows():
@@ -70,11 +69,10 @@ def segment_spread(responses: pd.DataFrame, segment: str) -> SegmentSpread:
     """How unevenly NPS is spread over a segment's values (a chi-square test of the mix)."""
     column = f"segment:{segment}"
     if column not in responses.columns:
-        raise InputFileError(f"no segment column for '{segment}': pass --segment "
-                             f"{segment}=ColumnName.", code="THM136")
+        raise Errors.THM136.error(segments=[segment], available=segment_names(responses))
     counts = _counts(responses, column)
     if len(counts) < 2:
-        raise InputFileError(f"segment '{segment}' has fewer than two values.", code="THM147")
+        raise Errors.THM147.error(segment=segment)
     matrix = counts.to_numpy(dtype=np.int64)
     score, _ = nps_and_variance(matrix)
     weights = matrix.sum(axis=1)

@@ -12,8 +12,9 @@
   high, passives -> medium, promoters -> low); **recovery path** = passives who name the theme
   in their answer to the "what would it take" question.
 
-The roadmap is a small YAML file (or a ``roadmap:`` section of the taxonomy) kept apart from the
-taxonomy's labels: editing effort sizes must not change the taxonomy hash and re-tag history.
+The roadmap is a small YAML file (or a ``roadmap:`` section of the taxonomy, or the store's
+roadmap document: ``Store.save_roadmap``) kept apart from the taxonomy's labels: editing effort
+sizes must not change the taxonomy hash and re-tag history.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from themer.analytics.themes import AREA_TYPE_SEP, ThemeTable, positions
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.schema import UNASSIGNED
 from themer.taxonomy import TaxonomyInfo
 
 __all__ = ["EFFORT_SIZES", "Priority", "Roadmap", "load_roadmap", "priorities",
-           "recovery_counts"]
+           "recovery_counts", "roadmap_from_dict"]
 
 Effort = Literal["S", "M", "L", "XL"]
 EFFORT_SIZES: tuple[Effort, ...] = ("S", "M", "L", "XL")
@@ -80,25 +81,28 @@ def load_roadmap(path: Path | None, taxonomy: TaxonomyInfo) -> Roadmap:
         try:
             raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise InputFileError(f"{path}: roadmap file not found.", code="THM152") from None
+            raise Errors.THM152.error(path=path) from None
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise InputFileError(f"{path}: cannot read the roadmap YAML ({exc}).",
-                                 code="THM153") from None
+            raise Errors.THM153.error(path=path, reason=exc) from None
     else:
         raw = (taxonomy.taxonomy.model_extra or {}).get("roadmap")
+    return roadmap_from_dict(raw, taxonomy, source)
+
+
+def roadmap_from_dict(raw: Any, taxonomy: TaxonomyInfo, source: str) -> Roadmap:
+    """Validate a roadmap document (parsed YAML or JSON; None = empty) against ``taxonomy``;
+    errors name ``source`` and the key, or the themes the taxonomy lacks."""
     try:
         roadmap = Roadmap.model_validate(raw or {})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise InputFileError(f"{source}: roadmap key '{where}': {first['msg']}.",
-                             code="THM154") from None
+        raise Errors.THM154.error(source=source, key=where, problem=first["msg"]) from None
     areas = {label.id for label in taxonomy.taxonomy.areas}
     named = [*roadmap.planned, *roadmap.effort, *(fix.theme for fix in roadmap.fixes)]
     unknown = sorted({theme for theme in named if theme not in areas})
     if unknown:
-        raise InputFileError(f"{source}: roadmap names themes the taxonomy lacks: {unknown} "
-                             f"(taxonomy areas: {sorted(areas)}).", code="THM155")
+        raise Errors.THM155.error(source=source, unknown=unknown, areas=sorted(areas))
     return roadmap
 
 

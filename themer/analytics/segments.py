@@ -21,7 +21,7 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from themer.analytics.nps import Z95, nps_and_variance, nps_interval
-from themer.errors import InputFileError, StatsError
+from themer.errors import Errors
 from themer.schema import NPS_GROUPS
 
 __all__ = [
@@ -31,11 +31,17 @@ __all__ = [
     "category_counts",
     "cohort",
     "nps_difference",
+    "segment_names",
     "segment_table",
     "usage_depth",
 ]
 
 GROUPS = list(NPS_GROUPS)
+
+
+def segment_names(responses: pd.DataFrame) -> list[str]:
+    """Names of the ``segment:NAME`` columns (feature adoption columns included)."""
+    return [c.removeprefix("segment:") for c in responses.columns if c.startswith("segment:")]
 
 
 def as_categories(categories: pd.Series) -> pd.Series:
@@ -70,8 +76,7 @@ def nps_difference(a: Sequence[int], b: Sequence[int]) -> tuple[float, float, fl
     (difference in points, its SE, two-sided p-value). Swapping a and b flips the sign only."""
     counts = np.asarray([a, b], dtype=np.int64)
     if (counts < 0).any() or (counts.sum(axis=1) == 0).any():
-        raise StatsError("both groups need non-negative counts and at least one respondent",
-                         code="THM411")
+        raise Errors.THM411.error()
     score, variance = nps_and_variance(counts)
     diff = float(score[0] - score[1])
     se = float(np.sqrt(variance.sum()))
@@ -131,23 +136,16 @@ def segment_table(responses: pd.DataFrame, segments: Sequence[str] | None = None
     and never reported as significant; with ``suppress_small`` they are dropped and counted.
     """
     if "category" not in responses.columns:
-        raise InputFileError("responses need a 'category' column (load them with"
-                             " themer.ingest.tables).",
-                             code="THM134")
-    available = [c.removeprefix("segment:") for c in responses.columns
-                 if c.startswith("segment:")]
+        raise Errors.THM134.error()
+    available = segment_names(responses)
     chosen = list(segments) if segments is not None else available
     if not chosen:
-        raise InputFileError("no segment columns: pass --segment NAME=COLUMN (e.g. "
-                             "--segment plan=plan_tier) or a mapping file with segments.",
-                             code="THM135")
+        raise Errors.THM135.error()
     unknown = [s for s in chosen if s not in available]
     if unknown:
-        raise InputFileError(f"no segment column for {unknown}: pass --segment "
-                             f"{unknown[0]}=ColumnName (segments present: {available}).",
-                             code="THM136")
+        raise Errors.THM136.error(segments=unknown, available=available)
     if len(responses) == 0:
-        raise InputFileError("no responses to segment.", code="THM137")
+        raise Errors.THM137.error()
     category = as_categories(responses["category"])
     total = category.value_counts().reindex(GROUPS).to_numpy(dtype=np.int64)[None, :]
     overall_nps = float(nps_and_variance(total)[0][0])
@@ -207,8 +205,7 @@ def usage_depth(usage: pd.Series, *, labels: Sequence[str] = ("light", "medium",
     """
     values = pd.to_numeric(usage, errors="coerce")
     if values.notna().sum() < len(labels):
-        raise InputFileError(f"usage column '{usage.name}' has fewer than {len(labels)} numeric "
-                             "values; cannot make usage buckets.", code="THM138")
+        raise Errors.THM138.error(column=usage.name, needed=len(labels))
     buckets = pd.qcut(values, q=len(labels), labels=list(labels), duplicates="drop")
     return buckets.astype("string")
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from themer.analytics.nps import NpsSummary, impact, nps_ci, points_at_stake, summarize
-from themer.errors import StatsError
+from themer.errors import Errors
 from themer.schema import NPS_GROUPS, UNASSIGNED
 
 __all__ = ["ThemeRow", "ThemeTable", "mention_rows", "positions", "survey_groups",
@@ -95,7 +95,7 @@ def theme_mentions(tags: pd.DataFrame, kind: str | None = None,
     each mention's row in ``responses``, so later steps never look ids up again.
     """
     if kind not in (None, "area", "type", "area_type"):
-        raise StatsError(f"kind must be area, type or area_type, not '{kind}'", code="THM419")
+        raise Errors.THM419.error(kind=kind)
     if responses is not None and "position" not in tags.columns:
         tags = with_positions(tags, responses)
     # Work on integer codes: filtering and hashing a few million Arrow strings column by
@@ -154,13 +154,9 @@ def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30,
     ``mentions``: ``theme_mentions(tags, None, responses)`` when the caller already has it.
     """
     if responses.empty:
-        raise StatsError("no responses in this group; check the survey-type filter.",
-                         code="THM407")
+        raise Errors.THM407.error()
     if responses["survey_type"].nunique() > 1 and not responses.attrs.get("pooled", False):
-        raise StatsError(
-            f"responses mix survey types {sorted(responses['survey_type'].unique())}; NPS of "
-            "relationship and transactional surveys is never pooled silently. Filter to one "
-            "survey type or pool explicitly.", code="THM408")
+        raise Errors.THM408.error(types=sorted(responses["survey_type"].unique()))
     overall = summarize(responses["category"])
     total = (overall.promoters, overall.passives, overall.detractors)
     tags = with_positions(tags, responses)

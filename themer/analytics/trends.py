@@ -25,7 +25,7 @@ from themer.analytics.attribution import decompose, theme_mix
 from themer.analytics.nps import Z95, nps_and_variance, nps_interval
 from themer.analytics.segments import GROUPS, as_categories, category_counts
 from themer.analytics.themes import mention_rows
-from themer.errors import InputFileError, StatsError
+from themer.errors import Errors
 
 __all__ = ["PeriodRow", "SpikeAlert", "change_decomposition", "nps_by_period", "period_labels",
            "spike_alerts", "theme_trends"]
@@ -49,13 +49,11 @@ class PeriodRow:
 def response_dates(responses: pd.DataFrame) -> pd.Series:
     """Parsed ``date`` per response (NaT where missing); an error when no date parses."""
     if "date" not in responses.columns or responses["date"].isna().all():
-        raise InputFileError("no response dates: pass --date-col COLUMN (the date each "
-                             "response was given).", code="THM145")
+        raise Errors.THM145.error(reason="no date column, or it is empty")
     dates = pd.to_datetime(responses["date"], errors="coerce")
     if not dates.notna().any():
-        raise InputFileError(f"no parseable response dates (first value: "
-                             f"{responses['date'].iloc[0]!r}); pass --date-col with ISO dates "
-                             "such as 2025-03-31.", code="THM145")
+        raise Errors.THM145.error(
+            reason=f"none parses as a date (first value: {responses['date'].iloc[0]!r})")
     return dates
 
 
@@ -166,7 +164,7 @@ def spike_alerts(trends: pd.DataFrame, *, window: int = 6, min_history: int = 3,
     p-value and a BH q-value over all the cells checked; ``confirmed`` alerts survive it.
     """
     if window < 2 or min_history < 2 or min_history > window:
-        raise StatsError("spike band needs 2 <= min_history <= window", code="THM417")
+        raise Errors.THM417.error()
     ordered = trends.sort_values(["theme", "period"]).reset_index(drop=True)
     by_theme = ordered.groupby("theme", sort=False)["share"]
     previous = by_theme.shift(1)

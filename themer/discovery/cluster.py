@@ -43,7 +43,7 @@ from sklearn.decomposition import PCA
 from themer.analytics.nps import nps as nps_score
 from themer.analytics.nps import nps_ci
 from themer.discovery.labels import label_clusters
-from themer.errors import StatsError
+from themer.errors import Errors
 from themer.nlp.embed import Encoder
 from themer.taxonomy import TaxonomyInfo
 
@@ -270,11 +270,11 @@ def discover(statements: pd.DataFrame, vectors: NDArray[np.float32], responses: 
     one, labels come from plain words.
     """
     if len(statements) != len(vectors):
-        raise StatsError("one vector per statement", code="THM421")
+        raise Errors.THM421.error()
     texts = statements["statement"].astype(str).tolist()
     distinct = sorted(set(texts), key=_hash)  # canonical order: shuffling changes nothing
     if len(distinct) < 2:
-        raise StatsError("discovery needs at least two distinct statements", code="THM422")
+        raise Errors.THM422.error()
     first_row = {t: i for i, t in reversed(list(enumerate(texts)))}
     unit = _normalise(np.asarray(vectors[[first_row[t] for t in distinct]], dtype=np.float32))
     found = cluster_vectors(unit, min_cluster_size=min_cluster_size, min_samples=min_samples,

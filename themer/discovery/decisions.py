@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from themer.discovery.cluster import MAX_QUOTES, Candidate, Discovery, respondent_stats
-from themer.errors import InputFileError, TaxonomyError
+from themer.errors import Errors
 from themer.taxonomy import parse_taxonomy
 
 __all__ = ["Decision", "append_decision", "apply_decisions", "promote", "read_decisions"]
@@ -63,16 +63,14 @@ def read_decisions(path: Path) -> list[Decision]:
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if number > MAX_DECISIONS:
-                raise InputFileError(f"{path}: more than {MAX_DECISIONS} decisions; archive "
-                                     "the old ones.", code="THM171")
+                raise Errors.THM171.error(path=path, limit=MAX_DECISIONS)
             if not line.strip():
                 continue
             try:
                 found.append(Decision.model_validate(json.loads(line)))
             except (json.JSONDecodeError, ValidationError) as exc:
                 reason = str(exc).splitlines()[-1 if isinstance(exc, ValidationError) else 0]
-                raise InputFileError(f"{path}, line {number}: not a decision ({reason}).",
-                                     code="THM172") from None
+                raise Errors.THM172.error(path=path, line=number, reason=reason) from None
     return found
 
 
@@ -139,8 +137,7 @@ def promote(taxonomy_text: str, candidate: dict[str, Any], area_id: str, *,
     """
     if "\ntypes:" not in taxonomy_text or not re.search(r"^version:\s*\d+", taxonomy_text,
                                                           flags=re.MULTILINE):
-        raise TaxonomyError(f"{source}: expected top-level 'version:' and 'types:' keys to "
-                            "edit; add the area by hand.", code="THM206")
+        raise Errors.THM206.error(source=source)
     keywords = ", ".join(candidate.get("keywords", [])[:6])
     entry = {"id": area_id, "name": name or str(candidate.get("label", area_id)).title(),
              "description": f"Discovered theme '{candidate.get('label', '')}': {keywords}."[:2000],

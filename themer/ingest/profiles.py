@@ -5,9 +5,10 @@ the two rows under the header; SurveyMonkey puts the question in the header and 
 option ("Response", "Open-Ended Response", a choice) in the row under it; Typeform, Delighted and
 Medallia-style exports have one header row with their own column names. ``detect_profile`` tries
 them in order (the first whose signature columns are all present wins) and ``apply_profile``
-returns the data rows and a :class:`~themer.ingest.tables.ColumnMapping`; anything else falls
-back to the
-generic name-based detection (``themer.ingest.tables.detect_mapping``) or a mapping YAML.
+returns the data rows and a :class:`~themer.ingest.mapping.ColumnMapping`; anything else falls
+back to the generic name-based detection (``themer.ingest.mapping.detect_mapping``) or a
+mapping YAML. This module depends on :mod:`themer.ingest.mapping` only; the loader
+(:mod:`themer.ingest.streaming`) depends on it.
 
 Within a profile the score column is the one whose question (header or question row) reads like
 "How likely are you to recommend ..."; open-text columns are those whose answers are free text
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from themer.errors import InputFileError
-from themer.ingest.tables import ColumnMapping, column_key
+from themer.ingest.mapping import ColumnMapping, column_key
 
 __all__ = ["PROFILES", "Profile", "apply_profile", "detect_profile"]
 
@@ -140,12 +141,12 @@ def apply_profile(frame: pd.DataFrame, profile: Profile, *, source: str = "input
             0, 10).mean() > 0.5), None)
     if score_col is None:
         raise InputFileError(f"{source}: {profile.name} export with no 0-10 'likely to "
-                             "recommend' column; pass --score-col.", code="THM132")
+                             "recommend' column; name the score column.", code="THM132")
     texts = [c for c in candidates if c != score_col and not _OTHER.search(described(c))
              and not column_key(c).endswith("nps_group")
              and _is_free_text(data[c], described(c))]
     if not texts:
         raise InputFileError(f"{source}: {profile.name} export with no open-text column; "
-                             "pass --text-col.", code="THM133")
+                             "name the open-text column(s).", code="THM133")
     return data, ColumnMapping(id=id_col, score=score_col, text=texts, date=date_col,
                                segments=segments)

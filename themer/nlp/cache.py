@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from themer.errors import ModelError
+from themer.errors import Errors
 
 __all__ = ["EmbeddingCache"]
 
@@ -137,8 +137,8 @@ class EmbeddingCache:
             return None
         path, model_dim = found_model
         if dim is not None and model_dim != dim:
-            raise ModelError(f"{self.folder}: cached vectors of '{model_id}' have {model_dim} "
-                             f"dimensions, expected {dim}.", code="THM316")
+            raise Errors.THM316.error(folder=self.folder, model_id=model_id, cached=model_dim,
+                                      dim=dim)
         n_rows = path.stat().st_size // (4 * model_dim)
         if n_rows == 0:
             return np.zeros((0, model_dim), dtype=np.float32)
@@ -203,8 +203,8 @@ class EmbeddingCache:
                 known = (self.folder / name, dim)
             path, model_dim = known
             if model_dim != dim:
-                raise ModelError(f"{self.folder}: '{model_id}' vectors have {model_dim} "
-                                 f"dimensions, got {dim}.", code="THM316")
+                raise Errors.THM316.error(folder=self.folder, model_id=model_id,
+                                          cached=model_dim, dim=dim)
             _, found = self.get_matrix(keys, dim)
             fresh = np.flatnonzero(~found)
             if len(fresh) == 0:

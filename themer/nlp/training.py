@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from themer import __version__
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.ingest.tables import text_list
 from themer.nlp.classify import DecisionRule, LinearHead, assign
 from themer.nlp.embed import CachedEncoder
@@ -47,11 +47,12 @@ def label_matrix(frame: pd.DataFrame, label_col: str, sep: str, allowed: list[st
     for i, labels in enumerate(split):
         for label in labels:
             if label not in allowed_set:
-                raise InputFileError(
-                    f"{source}, row {i + 2}, column '{label_col}': label '{label}' is not in the "
-                    f"taxonomy ({', '.join(allowed)}). Add it to the taxonomy or fix the row"
-                    f"{'' if normalize else ' (or pass --normalize-labels)'}.",
-                    code="THM120")
+                # TODO(lead): the flag goes when tests/evaluation/test_harness.py asserts the
+                # CLI hint instead of the message (THM120's hint names --normalize-labels).
+                raise Errors.THM120.error(
+                    source=source, row=i + 2, column=label_col, label=label,
+                    allowed=", ".join(allowed),
+                    normalizing="" if normalize else " (or pass --normalize-labels)")
     kept = [i for i, labels in enumerate(split) if labels]
     present = [label for label in allowed if any(label in split[i] for i in kept)]
     matrix = np.array([[label in split[i] for label in present] for i in kept], dtype=bool)
@@ -66,16 +67,14 @@ def train_head(frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep
     """Fit, measure out of fold, save under ``output``; returns the metadata written."""
     for column in (text_col, label_col):
         if column not in frame.columns:
-            raise InputFileError(f"{source}: column '{column}' not found; columns are "
-                                 f"{list(frame.columns)}.", code="THM113")
+            raise Errors.THM113.error(source=source, absent=[column],
+                                      columns=list(frame.columns))
     if len(frame) > MAX_TRAIN_ROWS:
-        raise InputFileError(f"{source}: {len(frame)} rows is over the {MAX_TRAIN_ROWS} limit.",
-                             code="THM121")
+        raise Errors.THM121.error(source=source, rows=len(frame), limit=MAX_TRAIN_ROWS)
     Y, classes, kept = label_matrix(frame, label_col, labels_sep,
                                     taxonomy.taxonomy.label_ids(kind), source, normalize_labels)
     if len(kept) < 10:
-        raise InputFileError(f"{source}: only {len(kept)} labelled rows; at least 10 needed.",
-                             code="THM122")
+        raise Errors.THM122.error(source=source, rows=len(kept), needed=10)
     texts = text_list(frame[text_col].iloc[kept])
     X = encoder.encode(texts, progress=progress)
     head = LinearHead(random_state=random_state).fit(X, Y, classes, texts)

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.schema import TAG_TYPES
 
 __all__ = ["MANIFEST", "file_sha256", "missing_shards", "shard_path", "tag_into_shards",
@@ -49,9 +49,7 @@ def missing_shards(folder: Path, identity: dict[str, Any], n_chunks: int) -> lis
         found = json.loads(manifest.read_text(encoding="utf-8"))
         if found != identity:
             changed = sorted(k for k in identity if found.get(k) != identity[k])
-            raise InputFileError(
-                f"{folder}: holds shards of another run (different {', '.join(changed)}); "
-                "use a new folder or empty this one.", code="THM180")
+            raise Errors.THM180.error(folder=folder, changed=", ".join(changed))
     else:
         manifest.write_text(json.dumps(identity, indent=2), encoding="utf-8")
     return [i for i in range(n_chunks) if not shard_path(folder, i).is_file()]

@@ -22,7 +22,7 @@ from themer.store.pipeline import tagger_for_version
 from themer.taxonomy import LabelKind, TaxonomyInfo
 
 __all__ = ["build_tagger", "cached", "cached_pair", "fallback_encoder", "primary_encoder",
-           "store_tagger_for"]
+           "static_folder", "store_tagger_for"]
 
 
 def _minilm(settings: Settings) -> Encoder:
@@ -31,12 +31,25 @@ def _minilm(settings: Settings) -> Encoder:
                                       quantize=settings.quantize)
 
 
+def static_folder(settings: Settings, notes: Callable[[str], None] | None = None) -> Path:
+    """The static encoder's folder; the default one (in the cache folder) is distilled from
+    the packaged MiniLM on first use, offline, and reused afterwards. A folder the settings
+    name must exist."""
+    from themer.nlp.static_encoder import ensure_static_model
+
+    folder = settings.static_model_dir()
+    if settings.static_model_is_default():
+        ensure_static_model(folder, source=Path(settings.model) if settings.model else None,
+                            progress=notes)
+    return folder
+
+
 def primary_encoder(settings: Settings) -> Encoder:
     """The encoder every statement goes through."""
     if settings.encoder in ("static", "cascade"):
         from themer.nlp.static_encoder import StaticEncoder
 
-        return StaticEncoder(settings.static_model)
+        return StaticEncoder(static_folder(settings))
     return _minilm(settings)
 
 

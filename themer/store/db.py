@@ -14,13 +14,14 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from themer.errors import StoreError
 
-__all__ = ["connect", "migrate"]
+__all__ = ["connect", "insert_ignoring_duplicates", "migrate"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_MS = 10_000
@@ -78,3 +79,9 @@ def ping(engine: Engine) -> None:
             connection.execute(text("SELECT 1"))
     except OperationalError as exc:
         raise StoreError(f"store unreachable: {exc.orig}", code="THM503") from None
+
+
+def insert_ignoring_duplicates(engine: Engine, model: type[Any], *unique: str) -> Any:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING in ``engine``'s dialect."""
+    insert_for = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    return insert_for(model).on_conflict_do_nothing(index_elements=list(unique))

@@ -20,12 +20,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select, update
 
-from themer.discovery.cluster import Discovery, area_prototypes, discover, track
-from themer.discovery.decisions import Decision, apply_decisions
+from themer.discovery.cluster import Discovery
+from themer.discovery.decisions import Decision
 from themer.discovery.labels import load_label_nlp
+from themer.discovery.pipeline import DiscoverOptions, run_discovery
 from themer.nlp.tagger import Tagger
 from themer.schema import UNASSIGNED
-from themer.store.jobs import DISCOVER, finish_job
+from themer.store.job_state import DISCOVER, finish_job
 from themer.store.models import (
     DiscoveryDecision,
     DiscoveryRun,
@@ -161,22 +162,17 @@ def run_discover_job(store: Store, job: Job, tagger_for: Callable[[TaxonomyVersi
         if statements["statement"].nunique() < 2:
             return finish_job(store, job.id, worker, "failed",
                            "fewer than two distinct statements match: nothing to cluster")
-        with _heartbeat(store, job.id, worker):
-            tagger = tagger_for(version)
-            taxonomy = parse_taxonomy(version.yaml, f"taxonomy version {version.version}")
-            vectors = tagger.encoder.encode(statements["statement"].tolist())
-            found: Discovery = discover(
-                statements, vectors, responses,
-                area_prototypes=area_prototypes(taxonomy, tagger.encoder),
-                min_cluster_size=params.get("min_cluster_size"),
-                reassign_threshold=float(params.get("reassign", 0.35)),
-                nlp=load_label_nlp())
         previous_id = params.get("previous_run")
         previous = (discovery_run(store, previous_id) if previous_id else latest_run(store))
-        if previous is not None:
-            found = track(found, previous.result)
-        category = dict(zip(responses["response_id"], responses["category"], strict=True))
-        found = apply_decisions(found, stored_decisions(store), category, len(responses))
+        with _heartbeat(store, job.id, worker):
+            tagger = tagger_for(version)
+            found: Discovery = run_discovery(
+                statements, responses, tagger.encoder,
+                parse_taxonomy(version.yaml, f"taxonomy version {version.version}"),
+                DiscoverOptions(min_cluster_size=params.get("min_cluster_size"),
+                                reassign=float(params.get("reassign", 0.35))),
+                previous=previous.result if previous is not None else None,
+                decisions=stored_decisions(store), nlp=load_label_nlp())
         with store.sessions.begin() as session:
             current = session.get(Job, job.id)
             if current is None or current.state != "running" or current.worker != worker:

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,6 +26,8 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select, update
 
 from themer.nlp.tagger import Tagger
+from themer.store.job_state import DISCOVER, RETAG, TAG, TERMINAL, finish_job, get_job
+from themer.store.job_state import now as _now
 from themer.store.models import Job, ResponseRow, TaxonomyVersion
 from themer.store.pipeline import head_versions, split_and_save
 from themer.store.repository import Store
@@ -35,17 +37,9 @@ __all__ = ["DISCOVER", "RETAG", "TAG", "TERMINAL", "ChunkResult", "RangeRunner",
            "claim_job", "create_retag_job", "create_tag_job", "finish_job", "get_job",
            "job_counts", "retag_range", "run_job", "run_worker"]
 
-RETAG = "retag"  # all stored history against a new taxonomy version
-TAG = "tag"  # given new responses (a big ingest or an import) against the active version
-DISCOVER = "discover"  # cluster stored statements (themer.store.discovery)
-TERMINAL = ("done", "failed", "cancelled")
 QUICK_CHUNK_S, SLOW_CHUNK_S = 1.0, 5.0  # chunk duration that grows / shrinks the next chunk
 MAX_CHUNK_GROWTH = 32  # a chunk is at most this many times THEMER_JOB_CHUNK responses
 TaggerFor = Callable[[TaxonomyVersion], Tagger]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_retag_job(store: Store, version_id: int, previous_id: int | None) -> Job:
@@ -67,11 +61,6 @@ def create_tag_job(store: Store, version_id: int, response_ids: list[int],
                           "response_ids": sorted(response_ids), "source": source})
         session.add(job)
     return job
-
-
-def get_job(store: Store, job_id: str) -> Job | None:
-    with store.sessions() as session:
-        return session.get(Job, job_id)
 
 
 def cancel_job(store: Store, job_id: str) -> Job | None:
@@ -237,7 +226,9 @@ def run_job(store: Store, job: Job, tagger_for: TaggerFor, *, worker: str,
     With ``ranges`` a re-tag runs there (Ray), range by range; otherwise here, chunk by chunk.
     """
     if job.kind == DISCOVER:
-        from themer.store.discovery import run_discover_job  # it builds on this module
+        # here, not at the top: clustering imports hdbscan and sklearn, which a worker that
+        # only re-tags never needs (store.discovery builds on store.job_state, not on this)
+        from themer.store.discovery import run_discover_job
 
         return run_discover_job(store, job, tagger_for, worker=worker)
     params = job.params
@@ -301,15 +292,6 @@ def _run_ranges(store: Store, job: Job, version: TaxonomyVersion, ranges: RangeR
         if stop is not None and stop.is_set():
             return _hand_back(store, job.id, worker)
     return _complete(store, job, worker, version)
-
-
-def finish_job(store: Store, job_id: str, worker: str, state: str, error: str | None) -> str:
-    """Record a job's end (as the worker holding it); returns ``state``."""
-    with store.sessions.begin() as session:
-        session.execute(update(Job).where(Job.id == job_id, Job.worker == worker)
-                        .values(state=state, error=error, finished_at=_now(),
-                                heartbeat_at=_now()))
-    return state
 
 
 def run_worker(store: Store, tagger_for: TaggerFor, *, once: bool = False,

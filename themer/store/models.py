@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["ApiKey", "Base", "DiscoveryDecision", "DiscoveryRun", "IdempotencyRecord", "Job",
-           "ResponseRow", "StatementRow", "TagRow",
+           "ResponseRow", "RoadmapVersion", "StatementRow", "TagRow",
            "TaxonomyVersion", "WebhookDelivery", "WebhookSubscription"]
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
@@ -96,6 +96,20 @@ class TaxonomyVersion(Base):
     author: Mapped[str | None] = mapped_column(String(200))
     diff: Mapped[str | None] = mapped_column(Text)  # unified diff from the previous version
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RoadmapVersion(Base):
+    """One saved roadmap document (planned, effort, launches, fixes); the newest row is the
+    roadmap. Kept apart from the taxonomy: saving one changes no taxonomy hash and re-tags
+    nothing. ``taxonomy_version_id``: the taxonomy it was checked against."""
+
+    __tablename__ = "roadmaps"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    document: Mapped[dict[str, Any]] = mapped_column()
+    author: Mapped[str | None] = mapped_column(String(200))
+    taxonomy_version_id: Mapped[int | None] = mapped_column(ForeignKey("taxonomy_versions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

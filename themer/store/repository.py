@@ -1,173 +1,49 @@
-"""The store's operations: ingest (idempotent), tags, taxonomy versions, API keys, analysis frames.
+"""The store's operations: ingest (idempotent), tags, taxonomy versions, the roadmap.
 
 Every write is one transaction: a batch lands whole or not at all. Queries are SQLAlchemy
-expressions (no SQL from strings). The analysis frames have the shape ``themer.ingest.tables``
-and the tagger
-produce, so the same analysis functions serve the CLI and the API.
+expressions (no SQL from strings). ``Store`` is assembled from parts kept in their own modules::
+
+    Store                repository.py   responses, statements, tags, taxonomy, roadmap
+    ├── AnalysisQueries  analysis.py     analysis frames and theme comments (Filters)
+    └── ApiKeys          keys.py         API keys (hashed) and idempotency records
+    ResponseIn           records.py      one response in, validated (API and imports)
+
+The names of those modules that callers use are importable from here too.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
-import hmac
-import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from sqlalchemy import Engine, Select, and_, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from themer.errors import InputFileError
-from themer.nlp.split import (
-    MAX_COMMENT_CHARS,  # the splitter's cut: the API refuses rather than cuts
-)
-from themer.schema import SCALES, STATEMENT_COLUMNS, STATEMENT_TYPES, UNASSIGNED
-from themer.store.db import connect, migrate, sessions
+from themer.errors import StoreError
+from themer.schema import STATEMENT_COLUMNS, STATEMENT_TYPES
+from themer.store.analysis import AnalysisQueries, Filters
+from themer.store.db import connect, insert_ignoring_duplicates, migrate, sessions
+from themer.store.keys import ApiKeys, Scope, scope_allows
 from themer.store.models import (
-    ApiKey,
     Base,
-    IdempotencyRecord,
     ResponseRow,
+    RoadmapVersion,
     StatementRow,
     TagRow,
     TaxonomyVersion,
     WebhookDelivery,
 )
-from themer.taxonomy import TaxonomyInfo
+from themer.store.records import MAX_COMMENT_CHARS, IngestResult, ResponseIn, responses_from_frame
+from themer.taxonomy import TaxonomyInfo, parse_taxonomy
 
 __all__ = ["MAX_COMMENT_CHARS", "Filters", "IngestResult", "ResponseIn", "Scope", "Store",
-           "responses_from_frame"]
+           "responses_from_frame", "scope_allows"]
 
-MAX_QUESTIONS = 10
-MAX_SEGMENTS = 50
 INSERT_ROWS = 1_000  # rows per INSERT statement
 BULK_ROWS = 50_000  # rows per executemany of tag rows (memory bound, not a SQL limit)
-Scope = Literal["read", "write", "admin"]
-SCOPE_RANK = {"read": 0, "write": 1, "admin": 2}
-KEY_PREFIX_CHARS = 12
-
-
-class ResponseIn(BaseModel):
-    """One response as a CX tool or an import sends it."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    id: str = Field(min_length=1, max_length=200, description="The source's response id.",
-                    examples=["R00042"])
-    source: str = Field(default="api", min_length=1, max_length=200, examples=["delighted"])
-    score: int = Field(examples=[6])
-    scale: Literal["nps", "stars5"] = "nps"
-    survey_type: str = Field(default="relationship", min_length=1, max_length=100)
-    survey_id: str | None = Field(default=None, max_length=200)
-    respondent_id: str | None = Field(default=None, max_length=200)
-    responded_at: date | None = None
-    comments: dict[str, str] = Field(
-        default_factory=dict, max_length=MAX_QUESTIONS,
-        description="question -> answer text", examples=[{"reason": "Search is slow."}])
-    segments: dict[str, str] = Field(default_factory=dict, max_length=MAX_SEGMENTS,
-                                     examples=[{"plan": "pro"}])
-
-    @field_validator("comments")
-    @classmethod
-    def _comment_sizes(cls, value: dict[str, str]) -> dict[str, str]:
-        for question, text in value.items():
-            if not question or len(question) > 200:
-                raise ValueError("question names must be 1-200 characters")
-            if len(text) > MAX_COMMENT_CHARS:
-                raise ValueError(f"comment '{question}' is {len(text)} characters; the limit "
-                                 f"is {MAX_COMMENT_CHARS}")
-        return value
-
-    @model_validator(mode="after")
-    def _score_on_scale(self) -> ResponseIn:
-        if self.score not in SCALES[self.scale]:
-            allowed = sorted(SCALES[self.scale])
-            raise ValueError(f"score {self.score} is not on the {self.scale} scale "
-                             f"({allowed[0]}-{allowed[-1]})")
-        return self
-
-    @property
-    def category(self) -> str:
-        return SCALES[self.scale][self.score]
-
-
-def responses_from_frame(frame: pd.DataFrame, *, scale: Literal["nps", "stars5"],
-                         source: str, origin: str = "input") -> list[ResponseIn]:
-    """``themer.ingest.tables.load_responses`` rows as ``ResponseIn`` (for imports into the store).
-
-    A row the store refuses (a comment over the length limit, a too-long id) is an
-    ``InputFileError`` naming ``origin`` (the file) and the row."""
-    if "date" in frame.columns:
-        parsed = pd.to_datetime(frame["date"], errors="coerce")
-        days: list[date | None] = [None if pd.isna(d) else d for d in parsed.dt.date.tolist()]
-    else:
-        days = [None] * len(frame)
-    questions = [c for c in frame.columns if c.startswith("text:")]
-    segments = [c for c in frame.columns if c.startswith("segment:")]
-    items = []
-    for when, row in zip(days, frame.to_dict(orient="records"), strict=True):
-        try:
-            items.append(_response_in(row, when, questions, segments, scale=scale,
-                                      source=source))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "row"
-            raise InputFileError(
-                f"{origin}, row {row.get('row', '?')}: {where}: {first['msg']}. Nothing was "
-                "written; fix the row (or drop it) and import again.", code="THM178") from None
-    return items
-
-
-def _response_in(row: dict[str, Any], when: date | None, questions: list[str],
-                 segments: list[str], *, scale: Literal["nps", "stars5"], source: str
-                 ) -> ResponseIn:
-    return ResponseIn(
-        id=str(row["response_id"]), source=source, score=int(row["score"]), scale=scale,
-        survey_type=str(row.get("survey_type") or "unspecified"), responded_at=when,
-        comments={q.removeprefix("text:"): str(row[q]) for q in questions
-                  if isinstance(row[q], str) and row[q].strip()},
-        segments={c.removeprefix("segment:"): str(row[c]) for c in segments
-                  if isinstance(row[c], str) and row[c] != ""})
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    id: int
-    source: str
-    source_response_id: str
-    created: bool
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which responses an analysis reads."""
-
-    survey_type: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    segments: tuple[tuple[str, str], ...] = ()
-
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        if self.survey_type is not None:
-            query = query.where(ResponseRow.survey_type == self.survey_type)
-        if self.date_from is not None:
-            query = query.where(ResponseRow.responded_at >= self.date_from)
-        if self.date_to is not None:
-            query = query.where(ResponseRow.responded_at <= self.date_to)
-        return query
 
 
 def _statements_of(first: int, last: int) -> Select[Any]:
@@ -177,11 +53,7 @@ def _statements_of(first: int, last: int) -> Select[Any]:
     return select(StatementRow.id).where(StatementRow.response_id.between(first, last))
 
 
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class Store:
+class Store(AnalysisQueries, ApiKeys):
     """The repository over one database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -199,9 +71,7 @@ class Store:
 
     def insert_ignoring_duplicates(self, model: type[Base], *unique: str) -> Any:
         """INSERT ... ON CONFLICT (unique) DO NOTHING in this store's dialect."""
-        insert_for = (postgresql.insert if self.engine.dialect.name == "postgresql"
-                      else sqlite.insert)
-        return insert_for(model).on_conflict_do_nothing(index_elements=list(unique))
+        return insert_ignoring_duplicates(self.engine, model, *unique)
 
     def ingest(self, items: Sequence[ResponseIn], *, import_batch: str | None = None
                ) -> list[IngestResult]:
@@ -405,102 +275,33 @@ class Store:
         with self.sessions() as session:
             return session.scalar(select(TaxonomyVersion).where(TaxonomyVersion.active))
 
-    # --- analysis --------------------------------------------------------------------------
+    # --- roadmap ---------------------------------------------------------------------------
 
-    def analysis_frames(self, filters: Filters, taxonomy_version_id: int, *,
-                        with_text: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(responses, tags) in the shapes of ``themer.ingest.tables`` and the tagger, for the
-        analyses (``with_text``: the tags also carry ``statement`` and ``confidence``,
-        for quotes)."""
-        query = filters.apply(select(ResponseRow.id, ResponseRow.category,
-                                     ResponseRow.survey_type, ResponseRow.responded_at,
-                                     ResponseRow.segments))
+    def roadmap(self) -> dict[str, Any] | None:
+        """The latest saved roadmap document (planned, effort, launches, fixes), else None."""
         with self.sessions() as session:
-            rows = session.execute(query.order_by(ResponseRow.id)).all()
-            wanted = dict(filters.segments)
-            rows = [r for r in rows if all(str(r.segments.get(k, "")) == v
-                                           for k, v in wanted.items())]
-            names = sorted({k for r in rows for k in r.segments})
-            responses = pd.DataFrame({
-                "response_id": [str(r.id) for r in rows],
-                "category": pd.Categorical([r.category for r in rows],
-                                           categories=["promoter", "passive", "detractor"]),
-                "survey_type": [r.survey_type for r in rows],
-                "date": [r.responded_at.isoformat() if r.responded_at else None for r in rows],
-                **{f"segment:{n}": [str(r.segments.get(n, "")) for r in rows] for n in names}})
-            tag_rows = session.execute(
-                select(StatementRow.response_id, StatementRow.id, StatementRow.question,
-                       TagRow.kind, TagRow.label,
-                       *((StatementRow.text, TagRow.confidence) if with_text else ()))
-                .join(TagRow, TagRow.statement_id == StatementRow.id)
-                .where(TagRow.taxonomy_version_id == taxonomy_version_id)
-                .where(StatementRow.response_id.in_(
-                    filters.apply(select(ResponseRow.id)).scalar_subquery()))).all()
-        columns = ["response_id", "statement_id", "question", "kind", "label"]
-        tags = pd.DataFrame(tag_rows, columns=[
-            *columns, *(("statement", "confidence") if with_text else ())])
-        tags[columns] = tags[columns].astype(str)
-        return responses, tags
+            return session.scalar(select(RoadmapVersion.document)
+                                  .order_by(RoadmapVersion.id.desc()).limit(1))
 
-    def theme_comments(self, theme: str, kind: str, taxonomy_version_id: int, filters: Filters,
-                       *, category: str | None, limit: int, offset: int
-                       ) -> tuple[int, list[dict[str, Any]]]:
-        """Statements tagged ``theme`` with their response's score: (total, one page)."""
-        query = (filters.apply(
-            select(StatementRow.text, StatementRow.question, StatementRow.start,
-                   StatementRow.end, TagRow.confidence, ResponseRow.source_response_id,
-                   ResponseRow.source, ResponseRow.score, ResponseRow.category,
-                   ResponseRow.responded_at)
-            .join(TagRow, TagRow.statement_id == StatementRow.id)
-            .join(ResponseRow, ResponseRow.id == StatementRow.response_id))
-            .where(TagRow.taxonomy_version_id == taxonomy_version_id, TagRow.kind == kind,
-                   TagRow.label == theme, TagRow.label != UNASSIGNED))
-        if category is not None:
-            query = query.where(ResponseRow.category == category)
-        with self.sessions() as session:
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            page = session.execute(query.order_by(TagRow.confidence.desc(), StatementRow.id)
-                                   .limit(limit).offset(offset)).all()
-        return int(total), [{
-            "statement": r.text, "question": r.question, "start": r.start, "end": r.end,
-            "confidence": r.confidence, "response_id": r.source_response_id,
-            "source": r.source, "score": r.score, "category": r.category,
-            "responded_at": r.responded_at.isoformat() if r.responded_at else None}
-            for r in page]
+    def save_roadmap(self, doc: dict[str, Any], author: str | None = None) -> RoadmapVersion:
+        """Validate ``doc`` against the active taxonomy and store it as the latest roadmap
+        (earlier ones stay as history). Creates no taxonomy version and no job: effort sizes
+        and plans change no tag."""
+        from themer.analytics.priorities import roadmap_from_dict  # scipy: only when saving
+
+        with self.sessions.begin() as session:
+            active = session.scalar(select(TaxonomyVersion).where(TaxonomyVersion.active))
+            if active is None:
+                raise StoreError("the store has no active taxonomy yet, so a roadmap's theme "
+                                 "ids cannot be checked: store a taxonomy first.", code="THM510")
+            taxonomy = parse_taxonomy(active.yaml, f"taxonomy version {active.version}")
+            roadmap = roadmap_from_dict(doc, taxonomy, "roadmap")
+            row = RoadmapVersion(document=roadmap.model_dump(mode="json"), author=author,
+                                 taxonomy_version_id=active.id)
+            session.add(row)
+        return row
 
     # --- API keys and idempotency ----------------------------------------------------------
-
-    def create_key(self, scope: Scope, name: str | None = None) -> str:
-        """A new API key, returned once; only its SHA-256 is stored."""
-        if scope not in SCOPE_RANK:
-            raise ValueError(f"scope must be read, write or admin, not {scope!r}")
-        secret = "thm_" + secrets.token_urlsafe(32)
-        with self.sessions.begin() as session:
-            session.add(ApiKey(prefix=secret[:KEY_PREFIX_CHARS], key_hash=_hash(secret),
-                               scope=scope, name=name))
-        return secret
-
-    def find_key(self, presented: str) -> ApiKey | None:
-        """The live key matching ``presented`` (constant-time hash comparison), else None."""
-        with self.sessions() as session:
-            key = session.scalar(select(ApiKey).where(
-                and_(ApiKey.prefix == presented[:KEY_PREFIX_CHARS], ApiKey.revoked_at.is_(None))))
-        if key is None or not hmac.compare_digest(key.key_hash, _hash(presented)):
-            return None
-        return key
-
-    def replay(self, api_key_id: int, key: str) -> IdempotencyRecord | None:
-        with self.sessions() as session:
-            return session.scalar(select(IdempotencyRecord).where(
-                IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key))
-
-    def remember(self, api_key_id: int, key: str, request_hash: str, status_code: int,
-                 body: dict[str, Any]) -> None:
-        with self.sessions.begin() as session:
-            session.execute(self.insert_ignoring_duplicates(
-                IdempotencyRecord, "api_key_id", "key").values(
-                api_key_id=api_key_id, key=key, request_hash=request_hash,
-                status_code=status_code, body=body, created_at=datetime.now(UTC)))
 
     def deliveries(self, subscription_id: int, state: str | None, limit: int, offset: int
                    ) -> list[dict[str, Any]]:
@@ -521,5 +322,3 @@ class Store:
             return int(session.scalar(select(func.count(ResponseRow.id))) or 0)
 
 
-def scope_allows(granted: str, needed: Scope) -> bool:
-    return SCOPE_RANK.get(granted, -1) >= SCOPE_RANK[needed]
