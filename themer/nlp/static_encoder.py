@@ -24,6 +24,7 @@ model2vec (and skeletoken, for distilling) come with ``pip install themer[fast]`
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -56,6 +57,20 @@ def _model2vec() -> Any:
     return model2vec
 
 
+@contextmanager
+def _no_model2vec_bar() -> Iterator[None]:
+    """model2vec draws a tqdm bar of its own on stderr; the caller shows themer's progress."""
+    from model2vec.distill import inference
+    from tqdm import tqdm
+
+    drawn = vars(inference)["tqdm"]
+    setattr(inference, "tqdm", functools.partial(tqdm, disable=True))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(inference, "tqdm", drawn)  # noqa: B010
+
+
 def distill(output: Path, *, source: Path | None = None, pca_dims: int | None = 256,
             vocabulary: Sequence[str] | None = None,
             drop_tokens: str = DROP_TOKENS) -> dict[str, Any]:
@@ -72,13 +87,16 @@ def distill(output: Path, *, source: Path | None = None, pca_dims: int | None = 
         raise ModelError(f"distilling needs model2vec's distill extras ({exc}): pip install "
                          "'themer[fast]'.", code="THM321") from None
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
     source = source or default_model_path()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = SentenceTransformer(str(source), device="cpu", local_files_only=True)
-    static = distill_from_model(cast(Any, model[0]).auto_model, model.tokenizer,
-                                vocabulary=list(vocabulary) if vocabulary else None,
-                                pca_dims=pca_dims, device="cpu",
-                                token_remove_pattern=drop_tokens)
+    with _no_model2vec_bar():
+        static = distill_from_model(cast(Any, model[0]).auto_model, model.tokenizer,
+                                    vocabulary=list(vocabulary) if vocabulary else None,
+                                    pca_dims=pca_dims, device="cpu",
+                                    token_remove_pattern=drop_tokens)
     output.mkdir(parents=True, exist_ok=True)
     static.save_pretrained(str(output))
     card = {"kind": "themer static encoder", "source_model": source.name,
