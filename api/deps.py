@@ -14,6 +14,7 @@ from fastapi import Depends, Header, Request
 from api.errors import ApiError
 from api.limits import RateLimiter
 from themer.config import Settings
+from themer.errors import Errors
 from themer.nlp.embed import Encoder
 from themer.nlp.tagger import Tagger
 from themer.store.models import ApiKey, TaxonomyVersion
@@ -78,7 +79,7 @@ class Engine:
     def active(self) -> TaxonomyVersion:
         version = self.store.active_taxonomy()
         if version is None:
-            raise ApiError(503, "THM625", "no active taxonomy in the store")
+            raise ApiError.of(Errors.THM625)
         return version
 
     def tagger(self) -> Tagger:
@@ -126,19 +127,15 @@ def require(scope: Scope) -> Callable[..., ApiKey]:
         presented = x_api_key or (authorization[7:].strip() if authorization and
                                   authorization.lower().startswith("bearer ") else None)
         if not presented:
-            raise ApiError(401, "THM610", "no API key: send X-API-Key or Authorization: Bearer",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError.of(Errors.THM610, headers={"WWW-Authenticate": "Bearer"})
         key = engine.store.find_key(presented)
         if key is None:
-            raise ApiError(401, "THM611", "unknown or revoked API key",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError.of(Errors.THM611, headers={"WWW-Authenticate": "Bearer"})
         if not scope_allows(key.scope, scope):
-            raise ApiError(403, "THM612", f"this key's scope is {key.scope}; the route needs "
-                           f"{scope}")
+            raise ApiError.of(Errors.THM612, scope=key.scope, needed=scope)
         wait = engine.limiter.take(key.id)
         if wait:
-            raise ApiError(429, "THM613", "rate limit exceeded for this key",
-                           headers={"Retry-After": str(max(1, round(wait)))})
+            raise ApiError.of(Errors.THM613, headers={"Retry-After": str(max(1, round(wait)))})
         return key
 
     return check

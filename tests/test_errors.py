@@ -3,7 +3,9 @@ its fix rendered in one door's terms only.
 
 The source checks read themer/ and api/ with ``ast``: a raise site is a call of an error class
 (``InputFileError(..., code="THM1xx")``, ``ApiError(status, "THM6xx", ...)``, a class called
-without a code: its default) or a use of a catalogue entry (``Errors.THM136.error(...)``).
+without a code: its default, or with a code computed at run time) or a use of a catalogue entry
+(``Errors.THM136.error(...)``, ``ApiError.of(Errors.THM627, ...)``). Every module raises from
+the catalogue only: one template per code, so a code cannot be raised with two meanings.
 """
 
 from __future__ import annotations
@@ -43,42 +45,13 @@ from themer.errors import (
 ROOT = Path(__file__).resolve().parents[1]
 CODE = re.compile(r"THM\d{3}")
 SOURCES = sorted([*ROOT.glob("themer/**/*.py"), *ROOT.glob("api/**/*.py")])
-CATALOGUE_FILE = ROOT / "themer" / "errors" / "catalogue.py"
+# the catalogue: Errors and the range classes it composes (not the tree, not the package)
+ERRORS_DIR = ROOT / "themer" / "errors"
+CATALOGUE_FILES = sorted(set(ERRORS_DIR.glob("*.py"))
+                         - {ERRORS_DIR / "__init__.py", ERRORS_DIR / "tree.py"})
 CLASSES: dict[str, type[ThemerError]] = {
     cls.__name__: cls for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, ThemerError)} | {"ApiError": ApiError}
-
-# A second meaning found under an old code gets a new code; these sites still raise the old
-# one (files others own): old code -> the new code of the second meaning, and where it is.
-RENUMBERED = {
-    "THM116": "THM194",  # themer/cli/options.py: neither or both of an export file and --store
-    "THM130": "THM199",  # themer/ingest/profiles.py: a survey-tool export with no answer rows
-    "THM131": "THM198",  # themer/ingest/profiles.py: ... with no response id column
-    "THM132": "THM197",  # themer/ingest/profiles.py: ... with no 0-10 score column
-    "THM133": "THM196",  # themer/ingest/profiles.py: ... with no open-text column
-    "THM169": "THM195",  # themer/runtime/ray_engine.py: taxonomy version gone in a re-tag
-    "THM304": "THM397",  # themer/runtime/doctor.py: packaged spaCy pipeline not installed
-    "THM320": "THM399",  # themer/nlp/static_encoder.py: model2vec not installed
-    "THM321": "THM398",  # themer/nlp/static_encoder.py: model2vec's distill extras missing
-}
-# Raised from several literal-message sites with one meaning (read and judged the same): each
-# becomes one template when its files are converted.
-SAME_MEANING = {"THM104", "THM113", "THM136", "THM141", "THM142", "THM143", "THM144",
-                "THM160", "THM175", "THM184", "THM503", "THM627", "THM629", "THM631"}
-# Declared, not raised at the moment (the API routes were rewritten over usecases): raise them
-# again, or mark them reserved (retired) so that nobody reuses them.
-NOT_RAISED_NOW = {"THM620", "THM623", "THM624", "THM628"}
-# Modules whose raise sites all go through the catalogue's templates.
-CONVERTED = sorted({*ROOT.glob("themer/analytics/*.py"), *ROOT.glob("themer/report/*.py"),
-                    *(ROOT / "themer" / "nlp" / f"{name}.py" for name in (
-                        "cache", "classify", "embed", "split", "tagger", "training")),
-                    *(ROOT / "themer" / "discovery" / f"{name}.py" for name in (
-                        "cluster", "decisions", "labels")),
-                    *ROOT.glob("themer/outputs/*.py"), ROOT / "themer" / "taxonomy.py",
-                    ROOT / "api" / "errors.py", ROOT / "api" / "limits.py"})
-# CLI words in a converted module's message, until the test that asserts them changes:
-# tests/evaluation/test_harness.py asserts "--normalize-labels" in THM120's message.
-DOOR_WORDS_KEPT = {"THM120"}
 
 CLI_WORDS = re.compile(r"(?<![\w-])--[a-z]|THEMER_[A-Z]|`themer |pip install")
 API_WORDS = re.compile(r"query parameter|form field|request body|header|/v1/|HTTP|"
@@ -91,7 +64,7 @@ class Site:
     line: int
     code: str
     cls: str  # the class called, or "Errors" for a catalogue entry used
-    style: str  # literal | default | template | argument
+    style: str  # literal | default | computed | template | argument
     texts: tuple[str, ...] = ()  # the string constants of the call
 
     def __str__(self) -> str:
@@ -117,7 +90,7 @@ def _sites_of(path: Path) -> tuple[list[Site], list[Site]]:
     sites: list[Site] = []
     claimed: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _called(node) in CLASSES and path != CATALOGUE_FILE:
+        if isinstance(node, ast.Call) and _called(node) in CLASSES and path not in CATALOGUE_FILES:
             name = _called(node)
             assert name is not None
             kwargs = {k.arg: k.value for k in node.keywords}
@@ -131,6 +104,8 @@ def _sites_of(path: Path) -> tuple[list[Site], list[Site]]:
             elif isinstance(given, ast.Constant) and isinstance(given.value, str):
                 claimed.add(id(given))
                 sites.append(Site(rel, node.lineno, given.value, name, "literal", _strings(node)))
+            else:  # a code computed at run time: which one it is, no reading can tell
+                sites.append(Site(rel, node.lineno, "THM???", name, "computed", _strings(node)))
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
                 and node.value.id == "Errors" and CODE.fullmatch(node.attr)):
             sites.append(Site(rel, node.lineno, node.attr, "Errors", "template"))
@@ -162,23 +137,28 @@ for _site in SITES:
 # (a) every code named anywhere is declared, once ------------------------------------------
 
 def test_every_code_in_the_sources_is_declared() -> None:
-    named = {s.code: s for s in [*SITES, *MENTIONS]}
+    named = {s.code: s for s in [*SITES, *MENTIONS] if s.style != "computed"}
     undeclared = sorted(f"{code} at {site}" for code, site in named.items()
                         if code not in CATALOGUE)
     assert not undeclared, f"declare these in themer.errors.Errors: {undeclared}"
 
 
-def test_each_code_is_declared_once() -> None:
-    tree = ast.parse(CATALOGUE_FILE.read_text(encoding="utf-8"))
-    catalogue = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Errors")
-    names = Counter(target.id for statement in catalogue.body
-                    if isinstance(statement, ast.Assign | ast.AnnAssign)
-                    for target in (statement.targets if isinstance(statement, ast.Assign)
-                                   else [statement.target])
-                    if isinstance(target, ast.Name))
+def test_each_code_is_declared_once_in_its_range_class() -> None:
+    names: Counter[str] = Counter()
+    for path in CATALOGUE_FILES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for declared in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+            codes = [target.id for statement in declared.body
+                     if isinstance(statement, ast.Assign | ast.AnnAssign)
+                     for target in (statement.targets if isinstance(statement, ast.Assign)
+                                    else [statement.target])
+                     if isinstance(target, ast.Name) and CODE.fullmatch(target.id)]
+            assert len({code[3] for code in codes}) <= 1, f"{declared.name} spans ranges"
+            names.update(codes)
     assert [name for name, count in names.items() if count > 1] == []
-    assert {name for name in names if CODE.fullmatch(name)} == set(CATALOGUE)
+    assert set(names) == set(CATALOGUE)
     assert all(entry.code == code for code, entry in CATALOGUE.items())
+    assert all(getattr(Errors, code) is entry for code, entry in CATALOGUE.items())
 
 
 # (b) every declared code is raised, or reserved -------------------------------------------
@@ -186,10 +166,15 @@ def test_each_code_is_declared_once() -> None:
 def test_every_declared_code_is_raised_or_reserved() -> None:
     used = {s.code for s in SITES} | {s.code for s in MENTIONS if s.style == "argument"
                                        and not s.path.startswith("themer/errors/")}
-    waiting = set(RENUMBERED.values()) | NOT_RAISED_NOW
     idle = sorted(code for code, entry in CATALOGUE.items()
-                  if not entry.reserved and code not in used and code not in waiting)
+                  if not entry.reserved and code not in used)
     assert not idle, f"raise these or mark them reserved=True: {idle}"
+
+
+def test_every_raisable_code_has_a_template() -> None:
+    # every raise renders a template, so a code without one could never be raised
+    assert [code for code, entry in CATALOGUE.items()
+            if not entry.reserved and entry.template is None] == []
 
 
 def test_reserved_codes_are_never_raised() -> None:
@@ -198,19 +183,12 @@ def test_reserved_codes_are_never_raised() -> None:
     assert not raised
 
 
-def test_allow_lists_name_declared_codes() -> None:
-    for old, new in RENUMBERED.items():
-        assert lookup(old).cls is lookup(new).cls, (old, new)
-        assert lookup(old).meaning != lookup(new).meaning
-    assert set(CATALOGUE) >= SAME_MEANING | NOT_RAISED_NOW
-
-
 # (c) one meaning per code -----------------------------------------------------------------
 
 def test_raise_sites_use_the_declared_class() -> None:
     wrong = []
     for site in SITES:
-        if site.style == "template" or site.code not in CATALOGUE:
+        if site.style in ("template", "computed") or site.code not in CATALOGUE:
             continue
         declared = lookup(site.code).cls
         # a literal ApiError code is one of the API's own (THM6xx)
@@ -221,32 +199,37 @@ def test_raise_sites_use_the_declared_class() -> None:
 
 
 def test_no_code_is_raised_with_two_meanings() -> None:
-    """A code is raised through its template (one text, one meaning) or from one literal
-    message; several literal messages, or a literal message beside the template, may drift."""
+    """A code is raised through its one template (one text, one meaning); a literal message,
+    or several of them, beside it may drift: give a second meaning a new code."""
     shared = []
     for code, sites in sorted(BY_CODE.items()):
         literal = [s for s in sites if s.style in ("literal", "default")]
         templated = any(s.style == "template" for s in sites)
-        if len(literal) + templated > 1 and code not in set(RENUMBERED) | SAME_MEANING:
+        if literal and (templated or len(literal) > 1):
             shared.append(f"{code}: {', '.join(map(str, literal))}"
                           f"{' and its template' if templated else ''}")
     assert not shared, "give a second meaning a new code, or raise one template: " + str(shared)
 
 
-@pytest.mark.parametrize("path", CONVERTED, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_converted_modules_raise_from_the_catalogue(path: Path) -> None:
-    if not path.exists():
-        pytest.skip("module gone")
+def _raises_from_a_template(node: ast.AST) -> bool:
+    """``Errors.THMnnn.error(...)``, ``Errors.THMnnn.render(...)`` or ``ApiError.of(...)``."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    func = node.func
+    if func.attr == "of":
+        return isinstance(func.value, ast.Name) and func.value.id == "ApiError"
+    return (func.attr in ("error", "render") and isinstance(func.value, ast.Attribute)
+            and isinstance(func.value.value, ast.Name) and func.value.value.id == "Errors")
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_module_raises_from_the_catalogue(path: Path) -> None:
     sites, _ = _sites_of(path)
     literal = [f"{s} {s.code}" for s in sites if s.style != "template"]
-    assert not literal, "raise these with Errors.THMnnn.error(...)"
+    assert not literal, "raise these with Errors.THMnnn.error(...) or ApiError.of(...)"
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    door_words = [f"{path.name}:{node.lineno}"
-                  for node in ast.walk(tree)
-                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                  and node.func.attr in ("error", "render")
-                  and isinstance(node.func.value, ast.Attribute)
-                  and node.func.value.attr not in DOOR_WORDS_KEPT
+    door_words = [f"{path.name}:{node.lineno}" for node in ast.walk(tree)
+                  if _raises_from_a_template(node)
                   and any(CLI_WORDS.search(text) for text in _strings(node))]
     assert not door_words, "library messages name no CLI flag or THEMER_ variable"
 
@@ -346,7 +329,7 @@ def test_the_constructor_keeps_working() -> None:
     (lambda: ApiError(422, "THM101", "x"), "reserved"),
     (lambda: Errors.THM136.error(segments=["a"]), "needs fields"),
     (lambda: Errors.THM136.error(segments=["a"], available=[], extra=1), "needs fields"),
-    (lambda: Errors.THM104.error(), "no message template"),
+    (lambda: Errors.THM101.error(), "no message template"),
 ])
 def test_a_wrong_code_fails_at_construction(build: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match=message):

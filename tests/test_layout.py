@@ -35,3 +35,10 @@ def test_functions_are_short() -> None:
 def test_the_doors_are_thin() -> None:
     assert not (ROOT / "themer" / "cli.py").exists()
     assert len((ROOT / "api" / "app.py").read_text(encoding="utf-8").splitlines()) < 150
+
+
+def test_test_files_have_unique_names() -> None:
+    """pytest's default import mode needs one basename per test module (tests mirror the
+    packages, so two packages' test_package.py would collide)."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.taxonomy import STARTER_TAXONOMY
 
 __all__ = ["STARTER_FILES", "write_starter_files"]
@@ -31,14 +31,11 @@ def write_starter_files(folder: Path, *, overwrite: bool = False) -> list[Path]:
     if not overwrite:
         existing = [str(path) for path in targets if path.exists()]
         if existing:
-            raise InputFileError(f"{', '.join(existing)}: already exists; nothing was written. "
-                                 "Move it away, or ask for the starter files to overwrite it.",
-                                 code="THM190")
+            raise Errors.THM190.error(paths=", ".join(existing))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for path, template in targets.items():
             path.write_bytes(template.read_bytes())  # bytes: the same hash on every OS
     except OSError as exc:
-        raise InputFileError(f"{folder}: cannot write the starter files ({exc}).",
-                             code="THM191") from None
+        raise Errors.THM191.error(folder=folder, reason=exc) from None
     return list(targets)

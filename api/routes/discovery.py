@@ -20,6 +20,7 @@ from api.schemas import (
 )
 from themer.discovery.decisions import Decision
 from themer.discovery.decisions import promote as promote_candidate
+from themer.errors import Errors
 from themer.store.discovery import (
     DISCOVER,
     create_discover_job,
@@ -40,9 +41,9 @@ def start_discovery(body: DiscoverRequest, engine: EngineDep, response: Response
     """Queue a discovery run over the stored statements the active taxonomy left
     unassigned (``all``: every statement): candidates with labels, quotes, NPS and the
     nearest areas. Poll ``GET /v1/discover/{id}``. Ids carry over from the previous run."""
-    pairs = parse_pairs(body.segment, "where", "THM161")  # 422 on a bad NAME=VALUE
+    pairs = parse_pairs(body.segment, "where")  # 422 on a bad NAME=VALUE
     if body.previous_run and discovery_run(engine.store, body.previous_run) is None:
-        raise ApiError(404, "THM631", f"no discovery run {body.previous_run}")
+        raise ApiError.of(Errors.THM631, run_id=body.previous_run)
     params = body.model_dump(mode="json", exclude={"segment"})
     params["segments"] = [list(pair) for pair in pairs.items()]
     job = create_discover_job(engine.store, engine.active().id, params)
@@ -70,7 +71,7 @@ def discovery_result(run_id: str, engine: EngineDep, _: ReadKey) -> dict[str, An
                 "taxonomy_version_id": run.taxonomy_version_id, "params": run.params,
                 **run.result}
     if job is None or job.kind != DISCOVER:
-        raise ApiError(404, "THM631", f"no discovery run {run_id}")
+        raise ApiError.of(Errors.THM631, run_id=run_id)
     return {"id": job.id, "state": job.state, "job": job_out(job)}
 
 
@@ -82,17 +83,16 @@ def decide(run_id: str, body: DecisionRequest, engine: EngineDep, response: Resp
     the re-tag that makes it active (``Location``: the job)."""
     run = discovery_run(engine.store, run_id)
     if run is None:
-        raise ApiError(404, "THM631", f"no finished discovery run {run_id}")
+        raise ApiError.of(Errors.THM631, run_id=run_id)
     ids = {str(c["id"]): c for c in run.result.get("candidates", [])}
     for needed in (body.candidate, body.into):
         if needed is not None and needed not in ids:
-            raise ApiError(422, "THM632", f"run {run_id} has no candidate '{needed}' "
-                           f"(ids: {sorted(ids)[:20]})")
+            raise ApiError.of(Errors.THM632, run_id=run_id, needed=needed, ids=sorted(ids)[:20])
     try:
         decision = Decision(**body.model_dump(exclude={"name", "owner", "by"}),
                             by=body.by or key.name)
     except ValidationError as exc:
-        raise ApiError(422, "THM633", str(exc.errors()[0]["msg"])) from None
+        raise ApiError.of(Errors.THM633, problem=exc.errors()[0]["msg"]) from None
     answer: dict[str, Any] = {"decision": decision.model_dump(exclude_none=True)}
     version_id = None
     if decision.action == "promote":

@@ -17,7 +17,7 @@ from api.errors import ApiError
 from api.routes.jobs import job_out
 from api.routes.tagging import batch_limit
 from api.schemas import ImportOut, IngestOut, ResponsesRequest
-from themer.errors import ThemerError
+from themer.errors import Errors, ThemerError
 from themer.ingest.tables import load_mapping, load_responses
 from themer.store.jobs import create_tag_job
 from themer.store.pipeline import tag_stored
@@ -35,14 +35,13 @@ def ingest(body: ResponsesRequest, engine: EngineDep, metrics: MetricsDep, respo
     """Store responses (idempotent on source + id, and on Idempotency-Key) and tag the new
     ones: at once up to THEMER_MAX_BATCH, else by a job (202 + Location of the job)."""
     settings = engine.settings
-    batch_limit(len(body.responses), settings.max_ingest, "responses", "THEMER_MAX_INGEST")
+    batch_limit(len(body.responses), settings.max_ingest, "responses")
     digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     if idempotency_key:
         earlier = engine.store.replay(key.id, idempotency_key)
         if earlier is not None:
             if earlier.request_hash != digest:
-                raise ApiError(422, "THM622", "this Idempotency-Key was used with a "
-                               "different body")
+                raise ApiError.of(Errors.THM622)
             response.status_code = earlier.status_code
             response.headers["Idempotent-Replay"] = "true"
             return earlier.body
@@ -89,7 +88,7 @@ def imports(engine: EngineDep, metrics: MetricsDep, response: Response, _: Write
             columns = load_mapping(spec)
             loaded = load_responses(upload, columns, strict=True)
         except ThemerError as exc:  # name the user's file, not our temp folder
-            raise ApiError(422, exc.code, exc.message.replace(f"{folder}/", "")) from None
+            raise ApiError.relay(exc, exc.message.replace(f"{folder}/", "")) from None
     # a row the store refuses (comment over the limit) is a 422 naming it, nothing stored
     items = responses_from_frame(loaded.responses, scale=columns.scale, source=source,
                                  origin=name)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from api.deps import AdminKey, EngineDep, ReadKey
 from api.errors import ApiError
 from api.schemas import JobOut
+from themer.errors import Errors
 from themer.store.jobs import cancel_job, get_job
 from themer.store.models import Job
 
@@ -32,7 +33,7 @@ def job_status(job_id: str, engine: EngineDep, _: ReadKey) -> dict[str, Any]:
     """State, progress (done / total), counts (labels added / removed) and error."""
     job = get_job(engine.store, job_id)
     if job is None:
-        raise ApiError(404, "THM627", f"no job {job_id}")
+        raise ApiError.of(Errors.THM627, job_id=job_id)
     return job_out(job)
 
 
@@ -41,5 +42,5 @@ def job_cancel(job_id: str, engine: EngineDep, _: AdminKey) -> dict[str, Any]:
     """Cancel a queued or running job (a running one stops after its current chunk)."""
     job = cancel_job(engine.store, job_id)
     if job is None:
-        raise ApiError(404, "THM627", f"no job {job_id}")
+        raise ApiError.of(Errors.THM627, job_id=job_id)
     return job_out(job)

@@ -10,21 +10,21 @@ from fastapi import APIRouter
 from api.deps import EngineDep, MetricsDep, ReadKey
 from api.errors import ApiError
 from api.schemas import ClassifyOut, ClassifyRequest
+from themer.errors import Errors
 
 router = APIRouter(tags=["tagging"])
 
 
-def batch_limit(size: int, limit: int, what: str, setting: str) -> None:
+def batch_limit(size: int, limit: int, what: str) -> None:
     if size > limit:
-        raise ApiError(422, "THM621", f"{size} {what} in one call; the limit is {limit} "
-                       f"({setting})")
+        raise ApiError.of(Errors.THM621, size=size, what=what, limit=limit)
 
 
 @router.post("/v1/classify", response_model=ClassifyOut)
 def classify(body: ClassifyRequest, engine: EngineDep, metrics: MetricsDep, _: ReadKey
              ) -> dict[str, Any]:
     """Tags per statement for 1..N comments; nothing is stored."""
-    batch_limit(len(body.comments), engine.settings.max_batch, "comments", "THEMER_MAX_BATCH")
+    batch_limit(len(body.comments), engine.settings.max_batch, "comments")
     tagger = engine.tagger()
     frame = pd.DataFrame({"response_id": [str(i) for i in range(len(body.comments))],
                           "text:comment": [c.text for c in body.comments]})

@@ -11,6 +11,7 @@ from api.deps import AdminKey, EngineDep, ReadKey
 from api.errors import ApiError
 from api.routes.jobs import job_out
 from api.schemas import RoadmapOut, RoadmapRequest, TaxonomyChangeOut, TaxonomyOut, TaxonomyRequest
+from themer.errors import Errors
 from themer.store.jobs import create_retag_job
 from themer.taxonomy import parse_taxonomy
 from themer.usecases.store_ops import save_roadmap, stored_roadmap
@@ -36,7 +37,7 @@ def put_taxonomy(body: TaxonomyRequest, engine: EngineDep, response: Response,
     info = parse_taxonomy(body.yaml, "request body")  # 422 naming the key and line if bad
     previous = engine.active()
     if info.content_hash == previous.content_hash:
-        raise ApiError(422, "THM626", "this taxonomy is already the active version")
+        raise ApiError.of(Errors.THM626)
     version = engine.store.add_taxonomy(info, body.yaml, author=body.author or key.name,
                                         activate=False)
     job = create_retag_job(engine.store, version.id, previous.id)

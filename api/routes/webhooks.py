@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import AdminKey, EngineDep
 from api.errors import ApiError
 from api.schemas import DeliveriesOut, WebhookOut, WebhookRequest
+from themer.errors import Errors
 from themer.store.webhooks import subscribe
 from themer.taxonomy import parse_taxonomy
 
@@ -23,11 +24,10 @@ def create_webhook(body: WebhookRequest, engine: EngineDep, _: AdminKey) -> dict
     taxonomy = parse_taxonomy(engine.active().yaml)
     areas = {label.id: label.owner for label in taxonomy.taxonomy.areas}
     if body.theme is not None and body.theme not in areas:
-        raise ApiError(422, "THM629", f"theme '{body.theme}' is not an area of the active "
-                       f"taxonomy ({sorted(areas)})")
+        raise ApiError.of(Errors.THM629, key="id", value=body.theme, known=sorted(areas))
     if body.owner is not None and body.owner not in set(areas.values()):
-        raise ApiError(422, "THM629", f"no area of the active taxonomy has owner "
-                       f"'{body.owner}'")
+        raise ApiError.of(Errors.THM629, key="owner", value=body.owner,
+                          known=sorted({str(owner) for owner in areas.values() if owner}))
     subscription, secret = subscribe(engine.store, str(body.url), theme=body.theme,
                                      owner=body.owner, category=body.category)
     return {"id": subscription.id, "url": subscription.url, "theme": subscription.theme,

@@ -15,8 +15,12 @@ import subprocess
 import sys
 import time
 
+# a one-command typer app: what any typer CLI pays to build and print its help
+MINIMAL = ("import typer\napp = typer.Typer()\n@app.command()\ndef hello(name: str = 'x') -> None:"
+           "\n    print(name)\n@app.command()\ndef bye() -> None:\n    pass\napp()")
 COMMANDS = {
     "python -c 'import typer' (baseline)": [sys.executable, "-c", "import typer"],
+    "minimal typer app --help": [sys.executable, "-c", MINIMAL, "--help"],
     "themer --help": [sys.executable, "-m", "themer", "--help"],
     "themer version": [sys.executable, "-m", "themer", "version"],
 }
@@ -43,6 +47,9 @@ def main() -> int:
     baseline = medians["python -c 'import typer' (baseline)"]
     for name, value in medians.items():
         print(f"{name:40s} median {value:.3f} s  ({value / baseline:.2f}x baseline)")
+    floor = medians["minimal typer app --help"]
+    print(f"themer --help against a minimal typer app's --help: "
+          f"{medians['themer --help'] / floor:.2f}x")
     helped = medians["themer --help"]
     ok = helped <= 0.5 and helped <= 3 * baseline
     print(f"target themer --help <= 0.5 s and <= 3x baseline: "

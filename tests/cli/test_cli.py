@@ -170,3 +170,37 @@ def test_quiet_json_to_stdout_for_scripts(env: Path, survey_csv: Path) -> None:
     failed = runner.invoke(app, ["--quiet", "segments", str(env / "missing.csv")])
     assert failed.exit_code == 2
     assert "file not found" in failed.stderr  # errors still print
+
+
+def test_errors_print_their_brackets_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The printer escapes the message and hint (``themer[fast]`` is no rich markup) and
+    keeps its bold red "error"."""
+    import io
+
+    import typer
+    from rich.console import Console
+
+    from themer.cli import common
+    from themer.errors import Errors
+
+    screen = io.StringIO()
+    monkeypatch.setattr(common, "problems", Console(file=screen, force_terminal=True,
+                                                    color_system="standard", width=200))
+
+    @common.handle_errors
+    def fails() -> None:
+        raise Errors.THM162.error(value=2)
+
+    @common.handle_errors
+    def needs_extras() -> None:
+        raise Errors.THM399.error()
+
+    for command in (fails, needs_extras):
+        with pytest.raises(typer.Exit) as done:
+            command()
+        assert done.value.exit_code == 2
+    printed = screen.getvalue()
+    assert "\x1b[1;31merror\x1b[0m [THM162] edge share must be in [0, 1), not 2." in printed
+    assert "(Pass --edge-share in [0, 1).)" in printed
+    assert "[THM399] the static encoder needs model2vec, which is not installed. " \
+           "(pip install 'themer[fast]'.)" in printed

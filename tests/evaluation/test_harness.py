@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from themer.cli import app
-from themer.errors import InputFileError
+from themer.errors import InputFileError, hint
 
 ROWS = ([("please add an export to PDF", "feature_request", 8),
          ("would love a dark mode", "feature_request", 7),
@@ -124,8 +124,11 @@ def test_normalize_labels_maps_gold_to_taxonomy_ids() -> None:
     assert labels == ["battery", "app_usability"]
     assert kept == [0, 2]
     assert gold.tolist() == [[True, True], [True, False]]
-    with pytest.raises(InputFileError, match="--normalize-labels"):
+    with pytest.raises(InputFileError, match=r"not in the taxonomy.*normalize the labels") as info:
         label_matrix(frame, "labels", ";", ["battery", "app_usability"], "f")
+    assert info.value.code == "THM120"
+    assert "--" not in str(info.value)  # the library names no CLI flag ...
+    assert "--normalize-labels" in (hint("THM120", "cli") or "")  # ... the CLI's hint does
 
 
 @pytest.mark.parametrize(("options", "code"), [({"baselines": True}, "THM127"),

@@ -59,8 +59,8 @@ BAD_INPUTS = {
     "missing id": (GOOD + ",5,Too slow\n", "row 62, column 'id': missing id"),
     "duplicate id in a later chunk": (
         GOOD + "r1,5,Too slow\n", "row 62, column 'id': duplicate id 'r1' (first seen in row 2)"),
-    "empty file": ("", "the file is empty"),
-    "header only": ("id,score,comment\n", "header but no data rows"),
+    "empty file": ("", "the file has no data rows (it is empty)"),
+    "header only": ("id,score,comment\n", "the file has no data rows (a header only)"),
 }
 
 

@@ -26,29 +26,23 @@ problems = Console(stderr=True, soft_wrap=True)  # errors: printed even with --q
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _hint(code: str) -> str | None:
-    try:
-        from themer.errors import hint
-    except ImportError:  # the catalogue's hints are optional
-        return None
-    return hint(code, "cli")
-
-
 def handle_errors(func: F) -> F:
     """User mistakes -> message + exit 2; bugs -> short message + exit 1 (THEMER_DEBUG=1: raise)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from themer.errors import ThemerError
+        from rich.markup import escape
+
+        from themer.errors import ThemerError, render
 
         # `--json -`: standard output carries only the JSON; the tables go to standard error
         out.file = sys.stderr if str(kwargs.get("json_out")) == "-" else None  # type: ignore[assignment]
         try:
             return func(*args, **kwargs)
         except ThemerError as exc:
-            fix = _hint(exc.code)
-            problems.print(f"[bold red]error[/] {exc}" + (f" ({fix})" if fix else ""),
-                           markup=True, highlight=False)
+            # "[THM330] ... (pip install 'themer[ray]')": brackets are text, not rich markup
+            problems.print(f"[bold red]error[/] {escape(render(exc, 'cli'))}", markup=True,
+                           highlight=False)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise

@@ -87,13 +87,12 @@ INPUT_OPTIONS: list[tuple[str, Any, Any]] = [
 
 
 def _inputs(path: Path | None, values: dict[str, Any]) -> Any:
-    from themer.errors import InputFileError
+    from themer.errors import Errors
     from themer.usecases.inputs import Inputs
 
     store = values.pop("store")
     if (path is None) == (not store):
-        raise InputFileError("give an export file, or --store for the stored responses "
-                             "(not both).", code="THM116")
+        raise Errors.THM194.error(given="both" if store else "none")
     for many in ("text_col", "segment", "feature", "where", "head"):
         values[many] = tuple(values[many] or ())
     return Inputs(path=path, **values)

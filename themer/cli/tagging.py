@@ -96,7 +96,7 @@ def eval_(ctx: typer.Context,
           scale: Annotated[str, typer.Option("--scale", help="nps (0-10) or stars5.")] = "nps",
           encoding: EncodingOpt = "utf-8-sig") -> None:
     """Measure tags against gold labels: zero-shot (default), --head DIR or --cv K."""
-    from themer.errors import InputFileError
+    from themer.errors import Errors
     from themer.report.render import render_eval_report, write_report
     from themer.usecases.tagging import EvalRequest, evaluate
 
@@ -107,8 +107,7 @@ def eval_(ctx: typer.Context,
     if data is None or text_col is None or label_col is None or label_kind is None or \
             json_out is None:
         missing = ", ".join(flag for flag, value in needed.items() if value is None)
-        raise InputFileError(f"themer eval needs {missing} (see themer eval --help).",
-                             code="THM133")
+        raise Errors.THM133.error(missing=missing)
     report = evaluate(context(), EvalRequest(
         data, text_col, label_col, label_kind, labels_sep=labels_sep, taxonomy=taxonomy,
         head=head, cv=cv, split=split, score_col=score_col, baselines=baselines,

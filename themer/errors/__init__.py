@@ -14,9 +14,10 @@ Exception tree (catch ``ThemerError`` to catch them all)::
         └── api.errors.ApiError                     ... with its HTTP status and headers
 
 The catalogue is the class ``Errors``: one attribute per code, named by the code (spaCy's
-``Errors.E001``), declaring the exception class, a one-line meaning, the message template where
-there is one, and a fix hint for each door (``cli``: flags, commands, ``THEMER_*`` variables;
-``api``: query parameters, body fields, headers)::
+``Errors.E001``; declared by range in ``input_codes``, ``library_codes`` and ``service_codes``),
+giving the exception class, a one-line meaning, the message template, and a fix hint for
+each door (``cli``: flags, commands, ``THEMER_*`` variables; ``api``: query parameters, body
+fields, headers)::
 
     THM136 = Code(InputFileError, "analysis names a segment the responses have no column for",
                   "no segment column for {segments} (segments present: {available}).",

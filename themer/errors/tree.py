@@ -1,8 +1,9 @@
 """The exception tree and the shape of a catalogue entry (:class:`Code`).
 
-The codes themselves are declared in :mod:`themer.errors.catalogue`; each ``Code`` registers
-itself there when its class body runs, so :func:`lookup` finds every declared code once the
-package is imported (``import themer.errors`` imports the catalogue).
+The codes themselves are declared in :mod:`themer.errors.catalogue` (one class per range, in
+its sibling modules); each ``Code`` registers itself when its class body runs, so
+:func:`lookup` finds every declared code once the package is imported (``import themer.errors``
+imports the catalogue).
 """
 
 from __future__ import annotations
@@ -150,6 +151,11 @@ class Code(Generic[E]):
         self.status = status  # HTTP status: THM6xx only
         self.reserved = reserved  # a class default or a retired code: never raised
 
+    @classmethod
+    def class_default(cls, error: type[E]) -> Code[E]:
+        """The code an error class carries by default: reserved, so every raise names one."""
+        return cls(error, "class default: every raise names a specific code", reserved=True)
+
     def __set_name__(self, owner: type, name: str) -> None:
         if not _CODE.fullmatch(name):
             raise TypeError(f"catalogue attribute {name!r} is not a THMnnn code")
@@ -185,8 +191,6 @@ class Code(Generic[E]):
     def hint(self, door: Door) -> str | None:
         """How to fix it, in ``door``'s terms (None: the message says enough)."""
         return self.cli if door == "cli" else self.api
-
-
 
 
 def lookup(code: str) -> Code[ThemerError]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 
 __all__ = ["COMPARED_METRICS", "compare_reports", "tag_drift"]
 
@@ -34,11 +34,9 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     for name, report in (("A", a), ("B", b)):
         missing = [key for key in ("n", "mode", "labels", "per_label") if key not in report]
         if missing:
-            raise InputFileError(f"report {name} is not a themer eval JSON (missing {missing}).",
-                                 code="THM129")
+            raise Errors.THM129.error(name=name, missing=missing)
     if a["n"] != b["n"]:
-        raise InputFileError(f"the reports are of different data (n = {a['n']} vs {b['n']}); "
-                             "compare runs on the same labelled file.", code="THM130")
+        raise Errors.THM130.error(a=a["n"], b=b["n"])
     shared = [label for label in a["labels"] if label in set(b["labels"])]
     return {
         "n": a["n"], "modes": [a["mode"], b["mode"]],
@@ -67,8 +65,7 @@ def tag_drift(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, Any]:
         grouped = frame.groupby(list(keys), sort=True)["label"].agg(frozenset)
         sets.append(grouped)
     if set(sets[0].index) != set(sets[1].index):
-        raise InputFileError("the two taggings are not of the same statements; tag the same "
-                             "file with both versions.", code="THM131")
+        raise Errors.THM131.error()
     joined = pd.DataFrame({"before": sets[0], "after": sets[1].reindex(sets[0].index)})
     out: dict[str, Any] = {"statements": int(joined.index.get_level_values(0).nunique()),
                            "kinds": {}}

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.evaluation.metrics import Bool2D, EvalResult, Float2D
 from themer.nlp.classify import DecisionRule, LinearHead, assign, f1_optimal_thresholds
 
@@ -33,9 +33,7 @@ def cv_folds(gold: Bool2D, k: int, random_state: int = 0) -> list[tuple[NDArray[
     from sklearn.model_selection import StratifiedKFold
 
     if k < 2 or len(gold) < 2 * k:
-        raise InputFileError(f"{k}-fold cross-validation needs K >= 2 and at least {2 * k} "
-                             f"labelled rows (there are {len(gold)}); use a smaller K.",
-                             code="THM123")
+        raise Errors.THM123.error(k=k, needed=2 * k, rows=len(gold))
     support = gold.sum(axis=0)
     rarity = np.where(gold, support[None, :], np.iinfo(np.int64).max)
     strata = rarity.argmin(axis=1)

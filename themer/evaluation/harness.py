@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.evaluation.compare import compare_reports, tag_drift
 from themer.evaluation.crossval import (
     Folds,
@@ -121,16 +121,13 @@ def _check_request(frame: pd.DataFrame, columns: Sequence[str], source: str, *,
                    cv: int | None, baselines: bool, split: bool) -> None:
     """Refuse impossible option sets and absent columns before any embedding work."""
     if baselines and cv is None:
-        raise InputFileError("baselines need cross-validation: they train on the same folds.",
-                             code="THM127")
+        raise Errors.THM127.error()
     if split and cv is not None:
-        raise InputFileError("statement splitting applies to zero-shot and trained-head "
-                             "evaluation; cross-validation trains and scores whole texts.",
-                             code="THM128")
+        raise Errors.THM128.error()
     for column in columns:
         if column not in frame.columns:
-            raise InputFileError(f"{source}: column '{column}' not found; columns are "
-                                 f"{list(frame.columns)}.", code="THM113")
+            raise Errors.THM113.error(source=source, absent=[column],
+                                      columns=list(frame.columns))
 
 
 def _categories(frame: pd.DataFrame, score_col: str, kept: Sequence[int], scale: str,
@@ -140,9 +137,8 @@ def _categories(frame: pd.DataFrame, score_col: str, kept: Sequence[int], scale:
     raw = pd.to_numeric(frame[score_col].iloc[kept], errors="coerce")
     bad = [kept[i] for i, v in enumerate(raw) if pd.isna(v) or int(v) not in mapping]
     if bad:
-        raise InputFileError(f"{source}, row {bad[0] + 2}, column '{score_col}': not a "
-                             f"score on the '{scale}' scale ({len(bad)} such rows).",
-                             code="THM125")
+        raise Errors.THM125.error(source=source, row=bad[0] + 2, column=score_col,
+                                  scale=scale, count=len(bad))
     return [mapping[int(v)] for v in raw]
 
 
@@ -202,8 +198,7 @@ def evaluate_table(
     gold, labels, kept = label_matrix(frame, label_col, labels_sep or "", taxonomy.taxonomy
                                       .label_ids(kind), source, normalize_labels)
     if len(kept) == 0:
-        raise InputFileError(f"{source}: no row has a gold label in '{label_col}'.",
-                             code="THM124")
+        raise Errors.THM124.error(source=source, column=label_col)
     # Scores are checked before any embedding or training: a bad cell fails in a second.
     categories = (None if score_col is None
                   else _categories(frame, score_col, kept, scale, source))

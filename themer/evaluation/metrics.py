@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from themer.errors import StatsError
+from themer.errors import Errors
 
 __all__ = [
     "Bool2D",
@@ -51,7 +51,7 @@ def label_scores(gold: Bool2D, predicted: Bool2D, labels: Sequence[str]) -> dict
     from sklearn.metrics import precision_recall_fscore_support
 
     if gold.shape != predicted.shape or gold.shape[1] != len(labels):
-        raise StatsError("gold and predicted must both be (n, labels)", code="THM409")
+        raise Errors.THM409.error()
     p, r, f, s = precision_recall_fscore_support(gold, predicted, average=None, zero_division=0)
     macro = precision_recall_fscore_support(gold, predicted, average="macro", zero_division=0)
     micro = precision_recall_fscore_support(gold, predicted, average="micro", zero_division=0)
@@ -71,7 +71,7 @@ def expected_calibration_error(confidence: NDArray[np.floating[Any]],
     confidence = np.asarray(confidence, dtype=float).ravel()
     correct = np.asarray(correct, dtype=bool).ravel()
     if confidence.size == 0:
-        raise StatsError("ECE needs at least one prediction", code="THM410")
+        raise Errors.THM410.error()
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
     total = 0.0

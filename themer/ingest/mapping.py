@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.schema import Scale
 
 __all__ = [
@@ -76,9 +76,9 @@ def load_mapping(path: str | Path) -> ColumnMapping:
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputFileError(f"{path}: mapping file not found.", code="THM109") from None
+        raise Errors.THM109.error(path=path) from None
     except yaml.YAMLError as exc:
-        raise InputFileError(f"{path}: not valid YAML ({exc}).", code="THM110") from None
+        raise Errors.THM110.error(path=path, reason=exc) from None
     if isinstance(data, dict) and isinstance(data.get("text"), str):
         data["text"] = [data["text"]]
     try:
@@ -86,11 +86,7 @@ def load_mapping(path: str | Path) -> ColumnMapping:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        raise InputFileError(
-            f"{path}, key '{key}': {first['msg']}. Keys: id, score, text, date, survey_type, "
-            "segments, scale.",
-            code="THM111",
-        ) from None
+        raise Errors.THM111.error(path=path, key=key, problem=first["msg"]) from None
 
 
 def _pick(columns: Mapping[str, str], names: Sequence[str]) -> str | None:
@@ -127,12 +123,8 @@ def detect_mapping(
     if not texts:
         missing.append("text")
     if missing:
-        raise InputFileError(
-            f"{source}: could not detect the {', '.join(missing)} column(s) among "
-            f"{list(frame.columns)}. Name the id, score and text columns, or give a column "
-            "mapping file.",
-            code="THM112",
-        )
+        raise Errors.THM112.error(source=source, missing=", ".join(missing),
+                                  columns=list(frame.columns))
     assert id_col is not None
     assert score_col is not None
     if auto_segments:

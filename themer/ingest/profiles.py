@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.ingest.mapping import ColumnMapping, column_key
 
 __all__ = ["PROFILES", "Profile", "apply_profile", "detect_profile"]
@@ -118,12 +118,11 @@ def apply_profile(frame: pd.DataFrame, profile: Profile, *, source: str = "input
             return column
     data = frame.iloc[profile.header_rows:].reset_index(drop=True)
     if data.empty:
-        raise InputFileError(f"{source}: a {profile.name} export with no answer rows.",
-                             code="THM130")
+        raise Errors.THM199.error(source=source, profile=profile.name)
     id_col = next((by_norm[n] for n in profile.id if n in by_norm), None)
     if id_col is None:
-        raise InputFileError(f"{source}: {profile.name} export without a response id column "
-                             f"({', '.join(profile.id)}).", code="THM131")
+        raise Errors.THM198.error(source=source, profile=profile.name,
+                                  names=", ".join(profile.id))
     date_col = next((by_norm[n] for n in profile.date if n in by_norm), None)
     reserved = {id_col, date_col} | {by_norm[n] for n in profile.skip if n in by_norm}
     segments = {}
@@ -140,13 +139,11 @@ def apply_profile(frame: pd.DataFrame, profile: Profile, *, source: str = "input
         described(c))) and pd.to_numeric(data[c].str.strip(), errors="coerce").between(
             0, 10).mean() > 0.5), None)
     if score_col is None:
-        raise InputFileError(f"{source}: {profile.name} export with no 0-10 'likely to "
-                             "recommend' column; name the score column.", code="THM132")
+        raise Errors.THM197.error(source=source, profile=profile.name)
     texts = [c for c in candidates if c != score_col and not _OTHER.search(described(c))
              and not column_key(c).endswith("nps_group")
              and _is_free_text(data[c], described(c))]
     if not texts:
-        raise InputFileError(f"{source}: {profile.name} export with no open-text column; "
-                             "name the open-text column(s).", code="THM133")
+        raise Errors.THM196.error(source=source, profile=profile.name)
     return data, ColumnMapping(id=id_col, score=score_col, text=texts, date=date_col,
                                segments=segments)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from themer.errors import InputFileError
+from themer.errors import Errors, InputFileError
 
 __all__ = ["MAX_FILE_BYTES", "READABLE", "iter_table", "read_table", "text_list"]
 
@@ -33,36 +33,26 @@ def _reading(path: Path, encoding: str, rows_read: Callable[[], int] = lambda: 0
         yield
     except UnicodeDecodeError as exc:
         where = f" (after data row {rows_read() + 1})" if rows_read() else ""
-        raise InputFileError(
-            f"{path}: bytes are not valid {encoding}{where}: {exc.reason}. Re-export as UTF-8 "
-            "or read it with its own encoding (e.g. latin-1, cp1252).",
-            code="THM107",
-        ) from None
+        raise Errors.THM107.error(path=path, encoding=encoding, where=where,
+                                  reason=exc.reason) from None
     except InputFileError:
         raise
     except (ValueError, pd.errors.ParserError, OSError, ImportError) as exc:
-        raise InputFileError(f"{path}: cannot parse the file ({exc}).", code="THM108") from None
+        raise Errors.THM108.error(path=path, reason=exc) from None
 
 
 def _checked(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
-        raise InputFileError(f"{path}: file not found.", code="THM103")
+        raise Errors.THM103.error(path=path)
     size = path.stat().st_size
     if size == 0:
-        raise InputFileError(f"{path}: the file is empty.", code="THM104")
+        raise Errors.THM104.error(path=path, found="it is empty")
     if size > MAX_FILE_BYTES:
-        raise InputFileError(
-            f"{path}: {size / 1e9:.1f} GB is over the {MAX_FILE_BYTES / 1e9:.0f} GB limit; "
-            "split the export into smaller files.",
-            code="THM105",
-        )
+        raise Errors.THM105.error(path=path, size=f"{size / 1e9:.1f}",
+                                  limit=f"{MAX_FILE_BYTES / 1e9:.0f}")
     if path.suffix.lower() not in READABLE:
-        raise InputFileError(
-            f"{path}: unsupported file type '{path.suffix.lower()}'. "
-            "Use .csv, .tsv, .txt, .xlsx, .json, .jsonl or .parquet.",
-            code="THM106",
-        )
+        raise Errors.THM106.error(path=path, suffix=path.suffix.lower())
     return path
 
 
@@ -98,7 +88,7 @@ def read_table(
         else:
             frame = pd.read_parquet(path)
     if frame.empty:
-        raise InputFileError(f"{path}: the file has a header but no data rows.", code="THM104")
+        raise Errors.THM104.error(path=path, found="a header only")
     return _as_strings(frame)
 
 
@@ -135,7 +125,7 @@ def iter_table(
                 read += min(chunk_rows, len(whole) - start)
                 yield whole.iloc[start:start + chunk_rows].reset_index(drop=True)
     if not read:
-        raise InputFileError(f"{path}: the file has a header but no data rows.", code="THM104")
+        raise Errors.THM104.error(path=path, found="a header only")
 
 
 def text_list(values: pd.Series) -> list[str]:

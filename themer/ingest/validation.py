@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from themer.errors import BadRowsError, InputFileError
+from themer.errors import BadRowsError, Errors
 from themer.ingest.mapping import ColumnMapping
 from themer.schema import NPS_GROUPS, SCALES
 
@@ -131,11 +131,10 @@ def _bad_rows_error(source: str, n_bad: int, problems: list[str]) -> BadRowsErro
     shown = problems[:MAX_PROBLEMS_SHOWN]
     more = len(problems) - len(shown)
     tail = f"\n... and {more} more." if more else ""
-    return BadRowsError(
-        f"{source}: {n_bad} bad row(s); nothing was written. Fix them, or load in lenient "
-        "mode to skip bad rows and report them:\n" + "\n".join(shown) + tail,
-        problems,
-    )
+    error = Errors.THM102.error(source=source, count=n_bad,
+                                listing="\n" + "\n".join(shown) + tail)
+    error.problems = list(problems)
+    return error
 
 
 def _response_frame(frame: pd.DataFrame, mapping: ColumnMapping, keep: pd.Series,
@@ -176,10 +175,7 @@ def validate_responses(
     of a streamed file's earlier chunks (duplicates across chunks are found too)."""
     absent = [c for c in mapping.columns() if c not in frame.columns]
     if absent:
-        raise InputFileError(
-            f"{source}: column(s) {absent} not found; the file has {list(frame.columns)}.",
-            code="THM113",
-        )
+        raise Errors.THM113.error(source=source, absent=absent, columns=list(frame.columns))
     # spreadsheet numbering: header is row 1
     rows = pd.RangeIndex(2 + row_offset, len(frame) + 2 + row_offset)
     problems = _Problems(source, rows, pd.Series(False, index=frame.index))

@@ -37,7 +37,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from themer.errors import ModelError
+from themer.errors import Errors
 from themer.nlp.embed import Matrix, default_model_path, folder_fingerprint
 
 __all__ = ["CARD", "StaticEncoder", "distill", "ensure_static_model", "is_complete"]
@@ -52,8 +52,7 @@ def _model2vec() -> Any:
     try:
         import model2vec
     except ImportError:
-        raise ModelError("the static encoder needs model2vec: pip install 'themer[fast]'.",
-                         code="THM320") from None
+        raise Errors.THM399.error() from None
     return model2vec
 
 
@@ -84,8 +83,7 @@ def distill(output: Path, *, source: Path | None = None, pca_dims: int | None = 
     try:
         from model2vec.distill import distill_from_model
     except ImportError as exc:
-        raise ModelError(f"distilling needs model2vec's distill extras ({exc}): pip install "
-                         "'themer[fast]'.", code="THM321") from None
+        raise Errors.THM398.error(reason=exc) from None
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
@@ -139,11 +137,9 @@ def _check_source(folder: Path, source: Path) -> None:
     card = json.loads((folder / CARD).read_text(encoding="utf-8"))
     expected = folder_fingerprint(source)
     if card.get("source_fingerprint") != expected:
-        raise ModelError(
-            f"{folder}: this static encoder was distilled from another model "
-            f"({card.get('source_model')} {card.get('source_fingerprint')}, not {source.name} "
-            f"{expected}). Delete the folder; themer builds a new one on next use.",
-            code="THM335")
+        raise Errors.THM335.error(
+            folder=folder, found=f"{card.get('source_model')} {card.get('source_fingerprint')}",
+            expected=f"{source.name} {expected}")
 
 
 def ensure_static_model(folder: Path, *, source: Path | None = None,
@@ -198,14 +194,12 @@ class StaticEncoder:
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
         if not (path / CARD).is_file():
-            raise ModelError(f"{path}: no static encoder here (no {CARD}); build one with "
-                             "`themer models distill -o PATH`.", code="THM322")
+            raise Errors.THM322.error(path=path, card=CARD)
         model2vec = _model2vec()
         try:
             self._model = model2vec.StaticModel.from_pretrained(str(path))
         except (OSError, ValueError) as exc:
-            raise ModelError(f"{path}: cannot load the static model ({exc}).",
-                             code="THM323") from None
+            raise Errors.THM323.error(path=path, reason=exc) from None
         self._dim = int(self._model.dim)
         self._model_id = f"static:{path.name}:{folder_fingerprint(path)}"
 

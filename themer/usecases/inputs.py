@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.schema import NPS_GROUPS, TAG_KEEP, UNASSIGNED
 
 if TYPE_CHECKING:
@@ -32,13 +32,13 @@ WHERE = "where:"  # segment-spec prefix of the columns ``where`` filters on (dro
 LAUNCH = "launch:"  # prefix of the columns a roadmap launch compares (kept for the check)
 
 
-def parse_pairs(items: tuple[str, ...] | list[str], what: str, code: str) -> dict[str, str]:
-    """``KEY=VALUE`` items as a dict; ``what`` names them in the error (e.g. 'segment')."""
+def parse_pairs(items: tuple[str, ...] | list[str], what: str) -> dict[str, str]:
+    """``KEY=VALUE`` row filters as a dict; ``what`` names them in the error (e.g. 'where')."""
     found: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key or (not value and what != "where"):
-            raise InputFileError(f"{what} '{item}': expected NAME=VALUE.", code=code)
+            raise Errors.THM161.error(what=what, item=item)
         found[key] = value
     return found
 
@@ -47,8 +47,7 @@ def _date(value: str, what: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InputFileError(f"{what} '{value}' is not a date; use YYYY-MM-DD.",
-                             code="THM160") from None
+        raise Errors.THM160.error(what=what, value=value) from None
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class Inputs:
         return str(self.path) if self.path is not None else "themer store"
 
     def wanted(self) -> dict[str, str]:
-        return parse_pairs(self.where, "where", "THM161")
+        return parse_pairs(self.where, "where")
 
     def heads(self) -> list[Path] | None:
         return list(self.head) or None
@@ -137,7 +136,7 @@ def _segment_specs(inputs: Inputs, extra: list[str]) -> list[str]:
     for item in inputs.feature:
         name, sep, column = item.partition("=")
         if not sep or not name or not column:
-            raise InputFileError(f"feature '{item}': expected NAME=COLUMN.", code="THM143")
+            raise Errors.THM143.error(what="feature", item=item)
         specs.append(f"feature:{name}={column}")
     specs += [f"{WHERE}{column}={column}" for column in inputs.wanted()]
     return specs
@@ -159,7 +158,7 @@ def stream_file(ctx: Context, inputs: Inputs, *, extra_segments: list[str] | Non
         for item in specs:
             name, sep, column = item.partition("=")
             if not sep or not name or not column:
-                raise InputFileError(f"segment '{item}': expected NAME=COLUMN.", code="THM114")
+                raise Errors.THM114.error(item=item)
             segments[name] = column
         parts = iter_responses(
             inputs.path, strict=strict, encoding=inputs.encoding, chunk_rows=chunk_rows,
@@ -200,8 +199,7 @@ def only_survey_type(responses: pd.DataFrame, survey_type: str | None,
         return responses
     available = survey_groups(responses)
     if survey_type not in available:
-        raise InputFileError(f"{label}: no responses of survey type '{survey_type}'; "
-                             f"types present: {available}.", code="THM115")
+        raise Errors.THM115.error(source=label, survey_type=survey_type, available=available)
     return responses[responses["survey_type"] == survey_type].reset_index(drop=True)
 
 
@@ -211,8 +209,7 @@ def filter_responses(responses: pd.DataFrame, inputs: Inputs, *,
     keep = pd.Series(True, index=responses.index)
     bad = sorted(set(category) - set(NPS_GROUPS))
     if bad:
-        raise InputFileError(f"category '{bad[0]}': use promoter, passive or detractor.",
-                             code="THM173")
+        raise Errors.THM173.error(category=bad[0])
     if category:
         keep &= responses["category"].astype(str).isin(category)
     if inputs.path is not None:
@@ -220,8 +217,7 @@ def filter_responses(responses: pd.DataFrame, inputs: Inputs, *,
             keep &= responses[f"segment:{WHERE}{column}"].astype(str) == value
     if inputs.since or inputs.until:
         if "date" not in responses or responses["date"].isna().all():
-            raise InputFileError(f"{inputs.label}: a date range needs a date column.",
-                                 code="THM174")
+            raise Errors.THM174.error(source=inputs.label)
         when = pd.to_datetime(responses["date"], errors="coerce")
         if inputs.since:
             keep &= when >= pd.Timestamp(_date(inputs.since, "since"))
@@ -231,7 +227,7 @@ def filter_responses(responses: pd.DataFrame, inputs: Inputs, *,
         return responses
     chosen = responses[keep].reset_index(drop=True)
     if chosen.empty:
-        raise InputFileError(f"{inputs.label}: no responses match the filters.", code="THM175")
+        raise Errors.THM175.error(source=inputs.label)
     return chosen
 
 
@@ -241,9 +237,7 @@ def survey_group(responses: pd.DataFrame, label: str, pool: bool) -> str:
 
     groups = survey_groups(responses)
     if len(groups) > 1 and not pool:
-        raise InputFileError(
-            f"{label}: the data holds several survey types {groups}; relationship and "
-            "transactional NPS are never pooled silently.", code="THM118")
+        raise Errors.THM118.error(source=label, types=groups)
     responses.attrs["pooled"] = pool
     return "pooled: " + ", ".join(groups) if pool else next(iter(groups))
 
@@ -256,15 +250,14 @@ def _store_frames(ctx: Context, inputs: Inputs, *, with_text: bool
     store = ctx.open_store()
     version = store.active_taxonomy()
     if version is None:
-        raise InputFileError("the store holds no taxonomy yet: import responses first.",
-                             code="THM182")
+        raise Errors.THM182.error()
     filters = Filters(inputs.survey_type,
                       _date(inputs.since, "since") if inputs.since else None,
                       _date(inputs.until, "until") if inputs.until else None,
                       tuple(inputs.wanted().items()))
     responses, tags = store.analysis_frames(filters, version.id, with_text=with_text)
     if responses.empty:
-        raise InputFileError(f"{inputs.label}: no responses match the filters.", code="THM175")
+        raise Errors.THM175.error(source=inputs.label)
     return responses, tags, parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
 
 

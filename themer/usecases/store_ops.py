@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.usecases.context import Context
 from themer.usecases.inputs import Inputs, stream_file
 
@@ -63,7 +63,7 @@ def import_export(ctx: Context, request: ImportRequest) -> dict[str, Any]:
 
     inputs = request.inputs
     if inputs.path is None:
-        raise InputFileError("an import reads an export file.", code="THM184")
+        raise Errors.THM184.error(action="an import")
     tally = _Tally()
     if request.dry_run:
         for _ in _batches(ctx, request, tally):
@@ -126,8 +126,8 @@ def run_jobs(ctx: Context, store: Store, job_id: str, total: int, label: str,
                 done = current.done
     final = get_job(store, job_id)
     if final is None or final.state != "done":
-        raise InputFileError(f"job {job_id} ended {final.state if final else 'missing'}: "
-                             f"{final.error if final else ''}", code="THM168")
+        raise Errors.THM168.error(job_id=job_id, state=final.state if final else "missing",
+                                  error=final.error if final else "")
     return final
 
 
@@ -148,8 +148,7 @@ def retag(ctx: Context, request: RetagRequest) -> dict[str, Any]:
 
     check_engine(request.engine)
     if request.engine == "ray" and not request.wait:
-        raise InputFileError("a Ray re-tag runs here and cannot be left queued.",
-                             code="THM181")
+        raise Errors.THM181.error()
     from themer.usecases.inputs import resolve_taxonomy, taxonomy_text
 
     store = ctx.open_store()
@@ -157,8 +156,7 @@ def retag(ctx: Context, request: RetagRequest) -> dict[str, Any]:
     path = info.source
     previous = store.active_taxonomy()
     if previous is not None and previous.content_hash == info.content_hash:
-        raise InputFileError(f"{path} is already the active taxonomy; nothing to re-tag.",
-                             code="THM167")
+        raise Errors.THM167.error(path=path)
     version = store.add_taxonomy(info, taxonomy_text(info), author="themer retag",
                                  activate=previous is None)
     job = create_retag_job(store, version.id, previous.id if previous else None)
@@ -183,8 +181,7 @@ def retag(ctx: Context, request: RetagRequest) -> dict[str, Any]:
 def create_key(ctx: Context, scope: str, name: str | None) -> str:
     """A new API key (only its hash is stored)."""
     if scope not in ("read", "write", "admin"):
-        raise InputFileError(f"key scope must be read, write or admin, not '{scope}'.",
-                             code="THM166")
+        raise Errors.THM166.error(scope=scope)
     return ctx.open_store().create_key(scope, name)  # type: ignore[arg-type]
 
 

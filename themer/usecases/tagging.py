@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.taxonomy import LabelKind
 from themer.usecases.context import Context
 from themer.usecases.inputs import Inputs, load_dataset, resolve_taxonomy
@@ -22,8 +22,7 @@ LABEL_KINDS: dict[str, LabelKind] = {"areas": "area", "types": "type", "area": "
 
 def label_kind(value: str) -> LabelKind:
     if value not in LABEL_KINDS:
-        raise InputFileError(f"label kind must be areas or types, not '{value}'.",
-                             code="THM119")
+        raise Errors.THM119.error(kind=value)
     return LABEL_KINDS[value]
 
 
@@ -39,7 +38,7 @@ class TagRequest:
 
 def check_engine(engine: str) -> None:
     if engine not in ("local", "ray"):
-        raise InputFileError(f"engine must be local or ray, not '{engine}'.", code="THM179")
+        raise Errors.THM179.error(engine=engine)
 
 
 def _run_tags(ctx: Context, runner: Any, responses: pd.DataFrame, sink: Any) -> None:
@@ -58,8 +57,7 @@ def tag(ctx: Context, request: TagRequest) -> dict[str, Any]:
     inputs = request.inputs
     data = load_dataset(ctx, inputs, one_group=False) if inputs.path is not None else None
     if data is None:
-        raise InputFileError("tagging reads an export file (stored responses are tagged by "
-                             "their import).", code="THM184")
+        raise Errors.THM184.error(action="tagging")
     info = resolve_taxonomy(ctx, inputs.taxonomy)
     runner: Any
     if request.engine == "ray":
@@ -158,19 +156,16 @@ def evaluate(ctx: Context, request: EvalRequest) -> dict[str, Any]:
 
     kind = label_kind(request.label_kind)
     if request.head is not None and request.cv is not None:
-        raise InputFileError("a trained head and cross-validation are alternatives: "
-                             "choose one.", code="THM126")
+        raise Errors.THM126.error()
     frame = read_table(request.data, encoding=request.encoding)
     if request.id_col is not None:
         if request.id_col not in frame.columns:
-            raise InputFileError(f"{request.data}: id column '{request.id_col}' not found.",
-                                 code="THM185")
+            raise Errors.THM185.error(source=request.data, column=request.id_col)
         repeated = frame[request.id_col].astype(str).duplicated()
         if repeated.any():  # a repeated id would count one text's labels twice
             row = int(repeated.to_numpy().argmax())
-            raise InputFileError(f"{request.data}, row {row + 2}, column '{request.id_col}': "
-                                 f"id '{frame[request.id_col].iloc[row]}' repeats an earlier "
-                                 "row.", code="THM186")
+            raise Errors.THM186.error(source=request.data, row=row + 2, column=request.id_col,
+                                      value=frame[request.id_col].iloc[row])
     splitter = StatementSplitter(splitter=ctx.settings.splitter) if request.split else None
     return evaluate_table(
         frame, text_col=request.text_col, label_col=request.label_col,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from themer.errors import InputFileError
+from themer.errors import Errors
 from themer.usecases.context import Context
 from themer.usecases.inputs import LAUNCH, Dataset, Inputs, load_dataset, resolve_taxonomy
 
@@ -22,8 +22,7 @@ KINDS = ("area", "type", "area_type")
 
 def check_kind(value: str) -> str:
     if value not in KINDS:
-        raise InputFileError(f"theme kind must be area, type or area_type, not '{value}'.",
-                             code="THM159")
+        raise Errors.THM159.error(kind=value)
     return value
 
 
@@ -121,8 +120,7 @@ def priorities(ctx: Context, request: PrioritiesRequest) -> dict[str, Any]:
     from themer.analytics.themes import theme_table
 
     if not 0 <= request.edge_share < 1:
-        raise InputFileError(f"edge share must be in [0, 1), not {request.edge_share}.",
-                             code="THM162")
+        raise Errors.THM162.error(value=request.edge_share)
     data = load_dataset(ctx, request.inputs, tags=True)
     data.extra["from_store"] = request.inputs.path is None
     responses, tag_rows = data.responses, data.tags
@@ -133,8 +131,7 @@ def priorities(ctx: Context, request: PrioritiesRequest) -> dict[str, Any]:
         [c.removeprefix("text:") for c in responses.columns if c.startswith("text:")]
     question = request.recovery_question or ("improve" if "improve" in questions else None)
     if question is not None and question not in questions:
-        raise InputFileError(f"recovery question '{question}' is not a text column "
-                             f"(text columns: {questions}).", code="THM163")
+        raise Errors.THM163.error(question=question, questions=questions)
     recovery = recovery_counts(tag_rows, responses, question) if question else {}
     table = theme_table(responses, tag_rows, min_n=request.min_n or ctx.settings.min_n)
     ranked = rank(table, plan, recovery=recovery, edge_share=request.edge_share,
@@ -160,8 +157,7 @@ def _day(value: str, what: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InputFileError(f"{what} '{value}' is not a date; use YYYY-MM-DD.",
-                             code="THM160") from None
+        raise Errors.THM160.error(what=what, value=value) from None
 
 
 def validate(ctx: Context, request: ValidateRequest) -> dict[str, Any]:
@@ -192,13 +188,12 @@ def validate(ctx: Context, request: ValidateRequest) -> dict[str, Any]:
                 ] if request.launch else []
     launches += plan.launches
     if request.fix is not None and request.theme is None:
-        raise InputFileError("a fix check needs the theme the fix addresses.", code="THM164")
+        raise Errors.THM164.error()
     fixes = [Fix(name=f"fix {request.fix}", date=_day(request.fix, "fix"),
                  theme=str(request.theme))] if request.fix else []
     fixes += plan.fixes
     if not launches and not fixes:
-        raise InputFileError("nothing to validate: give a launch date, a fix date and theme, "
-                             "or a roadmap with launches or fixes.", code="THM165")
+        raise Errors.THM165.error()
     responses = data.responses
     floor = request.min_n or ctx.settings.min_n
     payload: dict[str, Any] = {**data.header(), "launches": [], "fixes": [],
@@ -207,8 +202,8 @@ def validate(ctx: Context, request: ValidateRequest) -> dict[str, Any]:
         mask = pd.Series(True, index=responses.index)
         for column, value in item.where.items():
             if f"{prefix}{column}" not in responses.columns:
-                raise InputFileError(f"{request.inputs.label}: launch '{item.name}' filters on "
-                                     f"'{column}', which the responses lack.", code="THM183")
+                raise Errors.THM183.error(source=request.inputs.label, launch=item.name,
+                                          column=column)
             mask &= responses[f"{prefix}{column}"].astype(str) == value
         check = launch_check(responses, item.date, where=mask, min_n=floor,
                              window_days=request.window_days or item.window_days)
