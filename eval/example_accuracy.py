@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from themer.ingest.tables import load_responses
+from themer.ingest import load_responses
 from themer.nlp.cache import EmbeddingCache
 from themer.nlp.classify import PrototypeScorer
 from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder

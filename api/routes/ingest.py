@@ -18,7 +18,7 @@ from api.routes.jobs import job_out
 from api.routes.tagging import batch_limit
 from api.schemas import ImportOut, IngestOut, ResponsesRequest
 from themer.errors import Errors, ThemerError
-from themer.ingest.tables import load_mapping, load_responses
+from themer.ingest import load_mapping, load_responses
 from themer.store.jobs import create_tag_job
 from themer.store.pipeline import tag_stored
 from themer.store.repository import responses_from_frame

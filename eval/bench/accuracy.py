@@ -33,7 +33,7 @@ from eval.bench.common import DATASETS, ROOT
 from themer.config import Settings
 from themer.errors import ThemerError
 from themer.evaluation.harness import evaluate_table
-from themer.ingest.tables import text_list
+from themer.ingest import text_list
 from themer.nlp.cache import EmbeddingCache
 from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.nlp.split import StatementSplitter

@@ -56,7 +56,7 @@ def synthetic(n: int, segments: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
     categories = np.array(["promoter", "passive", "detractor"])
     ids = pd.Series(np.arange(n)).map("r{:07d}".format)
     days = rng.integers(0, 365, n)
-    # The category is categorical, as themer.ingest.tables.load_responses returns it.
+    # The category is categorical, as themer.ingest.load_responses returns it.
     responses = pd.DataFrame({
         "response_id": ids, "category": pd.Categorical(
             categories[rng.choice(3, n, p=[0.45, 0.3, 0.25])], categories=list(categories)),

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from eval.bench.accuracy import SETS, cached_encoder, load_labelled
 from eval.bench.common import public_statements
 from themer.config import Settings
-from themer.evaluation.harness import cv_folds
+from themer.evaluation.crossval import cv_folds
 from themer.nlp.classify import f1_optimal_thresholds
 from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.nlp.split import StatementSplitter

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import SETS, cached_encoder, load_labelled
 from themer.config import Settings
-from themer.evaluation.harness import cv_folds
+from themer.evaluation.crossval import cv_folds
 from themer.nlp.classify import f1_optimal_thresholds
 from themer.nlp.split import StatementSplitter
 

@@ -25,7 +25,7 @@ from eval.bench.accuracy import SETS, load_labelled
 from eval.bench.common import public_statements
 from eval.bench.fast_encoder import calibrated
 from themer.config import Settings
-from themer.evaluation.harness import cv_folds
+from themer.evaluation.crossval import cv_folds
 from themer.nlp.cache import EmbeddingCache
 from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder
 from themer.nlp.split import StatementSplitter

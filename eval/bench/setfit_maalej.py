@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.common import DATASETS
 from themer.config import Settings
-from themer.evaluation.harness import cv_folds, predict_cv
+from themer.evaluation.crossval import cv_folds, predict_cv
 from themer.nlp.cache import EmbeddingCache
 from themer.nlp.classify import DecisionRule
 from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder, default_model_path

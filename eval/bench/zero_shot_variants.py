@@ -21,7 +21,7 @@ from sklearn.metrics import f1_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import SETS, cached_encoder, load_labelled
-from themer.evaluation.harness import cv_folds
+from themer.evaluation.crossval import cv_folds
 from themer.nlp.classify import PrototypeScorer
 from themer.nlp.tagger import DEFAULT_PROTOTYPE_PARAMS, prototype_scorer
 

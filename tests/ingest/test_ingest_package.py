@@ -1,4 +1,4 @@
-"""The shape of themer.ingest: rooms without cycles, light imports, the transition alias."""
+"""The shape of themer.ingest: rooms without cycles, light imports, one public surface."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 
 import themer.ingest
-import themer.ingest.tables
 
 PACKAGE = Path(themer.ingest.__file__).parent
 NEVER = ("themer.analytics", "themer.nlp", "themer.store", "themer.config", "themer.cli",
@@ -34,20 +33,19 @@ def test_rooms_import_each_other_without_a_cycle() -> None:
              if p.stem != "__init__"}
     tuple(TopologicalSorter(graph).static_order())  # raises CycleError on a cycle
     assert graph["themer.ingest.profiles"] == {"themer.ingest.mapping"}
-    assert all("themer.ingest.tables" not in deps for deps in graph.values())
 
 
 def test_importing_ingest_loads_no_engine_interface_or_heavy_library() -> None:
-    code = ("import json, sys, themer.ingest, themer.ingest.tables; "
+    code = ("import json, sys, themer.ingest; "
             f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({NEVER!r}))))")
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True,
                                        capture_output=True, text=True).stdout)
     assert loaded == []
 
 
-def test_the_old_module_still_exports_the_names_callers_use() -> None:
+def test_the_package_exports_what_callers_use() -> None:
     for name in ("MAX_PROBLEMS_SHOWN", "LoadResult", "iter_responses", "load_mapping",
                  "merge_results", "read_table", "load_responses", "ColumnMapping", "column_key",
                  "detect_mapping", "detect_segments", "text_list", "validate_responses"):
-        assert getattr(themer.ingest.tables, name) is getattr(themer.ingest, name)
+        assert name in themer.ingest.__all__
     assert set(themer.ingest.__all__) <= set(dir(themer.ingest))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from themer.ingest.tables import load_responses
+from themer.ingest import load_responses
 from themer.nlp.cache import EmbeddingCache
 from themer.nlp.embed import CachedEncoder, SentenceTransformerEncoder, text_key
 from themer.nlp.split import StatementSplitter

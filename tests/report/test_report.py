@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from themer.ingest.tables import detect_segments
+from themer.ingest import detect_segments
 from themer.report.render import (
     export_charts,
     heatmap,

@@ -127,7 +127,7 @@ def eval_(ctx: typer.Context,
 @handle_errors
 def eval_compare(a: Path, b: Path, json_out: JsonOpt = None) -> None:
     """B minus A: headline metrics and per-label F1 of two `themer eval` JSONs."""
-    from themer.evaluation.harness import compare_reports
+    from themer.evaluation.compare import compare_reports
     from themer.usecases.discovery import read_json
 
     diff = compare_reports(read_json(a), read_json(b))

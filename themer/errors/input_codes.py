@@ -116,7 +116,7 @@ class InputCodes:
     THM133 = Code(_IFE, "evaluation is missing required options", "themer eval needs {missing}.",
                   cli="See themer eval --help.")
     THM134 = Code(_IFE, "responses lack the NPS category column",
-                  "responses need a 'category' column (load them with themer.ingest.tables).")
+                  "responses need a 'category' column (load them with themer.ingest).")
     THM135 = Code(_IFE, "no segment columns to compare",
                   "no segment columns in the responses.",
                   cli="Pass --segment NAME=COLUMN (e.g. --segment plan=plan_tier) or a mapping "

@@ -5,7 +5,7 @@
 pooled predictions), optionally with baselines on the same folds and statement by statement
 (``splitter``) as tagging does. The metrics are in :mod:`themer.evaluation.metrics`, the folds
 and baselines in :mod:`themer.evaluation.crossval`, report comparison and tag drift in
-:mod:`themer.evaluation.compare`; their names stay importable from here.
+:mod:`themer.evaluation.compare`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from themer.errors import Errors
-from themer.evaluation.compare import compare_reports, tag_drift
 from themer.evaluation.crossval import (
     Folds,
     baseline_majority,
@@ -31,14 +30,7 @@ from themer.evaluation.metrics import (
     Bool2D,
     EvalResult,
     Float2D,
-    brier_score,
-    confusion,
-    coverage_curve,
-    expected_calibration_error,
-    label_scores,
-    reliability_bins,
     summarize,
-    theme_nps_errors,
 )
 from themer.ingest.reader import text_list
 from themer.nlp.classify import DecisionRule, LinearHead, assign, rule_for_head
@@ -48,26 +40,7 @@ from themer.nlp.tagger import DEFAULT_RULES, prototype_scorer
 from themer.schema import SCALES
 from themer.taxonomy import LabelKind, TaxonomyInfo
 
-__all__ = [
-    "EvalResult",
-    "baseline_majority",
-    "baseline_tfidf",
-    "brier_score",
-    "compare_reports",
-    "confusion",
-    "coverage_curve",
-    "cv_folds",
-    "evaluate_table",
-    "expected_calibration_error",
-    "label_scores",
-    "predict_cv",
-    "reliability_bins",
-    "scorer_result",
-    "split_result",
-    "summarize",
-    "tag_drift",
-    "theme_nps_errors",
-]
+__all__ = ["evaluate_table", "scorer_result", "split_result"]
 
 
 def scorer_result(scorer: Any, vectors: Float2D, gold: Bool2D, labels: Sequence[str],

@@ -9,7 +9,7 @@ Rooms, each depending only on those above it::
     streaming   read -> map -> validate, chunk by chunk (iter_responses, load_responses)
 
 ``themer.ingest`` imports pandas, numpy, yaml and pydantic, never the analytics, models,
-store, settings or an interface (CLI, API). ``themer.ingest.tables`` re-exports the names it
+store, settings or an interface (CLI, API). ``themer.ingest`` re-exports the names it
 held before the split.
 """
 

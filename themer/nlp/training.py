@@ -14,7 +14,7 @@ from sklearn.metrics import f1_score
 
 from themer import __version__
 from themer.errors import Errors
-from themer.ingest.tables import text_list
+from themer.ingest import text_list
 from themer.nlp.classify import DecisionRule, LinearHead, assign
 from themer.nlp.embed import CachedEncoder
 from themer.taxonomy import LabelKind, TaxonomyInfo

@@ -105,7 +105,7 @@ def read_tags(path: Path, responses: pd.DataFrame, *, keep_text: bool = False
     """Tag rows written by ``themer tag``, restricted to the loaded responses (``keep_text``:
     with the statement text and confidence, for quotes)."""
     from themer.analytics.themes import positions
-    from themer.ingest.tables import read_table
+    from themer.ingest import read_table
 
     frame = read_table(path)
     missing = [c for c in TAG_KEEP if c not in frame.columns]

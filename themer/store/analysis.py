@@ -47,7 +47,7 @@ class AnalysisQueries:
 
     def analysis_frames(self, filters: Filters, taxonomy_version_id: int, *,
                         with_text: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(responses, tags) in the shapes of ``themer.ingest.tables`` and the tagger, for the
+        """(responses, tags) in the shapes of ``themer.ingest`` and the tagger, for the
         analyses (``with_text``: the tags also carry ``statement`` and ``confidence``,
         for quotes)."""
         query = filters.apply(select(ResponseRow.id, ResponseRow.category,

@@ -79,7 +79,7 @@ class ResponseIn(BaseModel):
 
 def responses_from_frame(frame: pd.DataFrame, *, scale: Literal["nps", "stars5"],
                          source: str, origin: str = "input") -> list[ResponseIn]:
-    """``themer.ingest.tables.load_responses`` rows as ``ResponseIn`` (for imports into the store).
+    """``themer.ingest.load_responses`` rows as ``ResponseIn`` (for imports into the store).
 
     A row the store refuses (a comment over the length limit, a too-long id) is an
     ``InputFileError`` naming ``origin`` (the file) and the row."""

@@ -58,7 +58,6 @@ def discover(ctx: Context, request: DiscoverRequest) -> dict[str, Any]:
         log = request.decisions or ctx.settings.decisions_file
         decisions = read_decisions(log)
         encoder = data.tagger.encoder
-        data.extra["log"] = str(log)
     assert data.taxonomy is not None
     previous = read_json(request.previous) if request.previous is not None else None
     found = run_discovery(statements, responses, encoder, data.taxonomy, options,

@@ -9,7 +9,8 @@ responses of one survey group (or an explicit pool), and their tags when asked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from themer.errors import Errors
 from themer.schema import NPS_GROUPS, TAG_KEEP, UNASSIGNED
 
 if TYPE_CHECKING:
-    from themer.ingest.tables import LoadResult
+    from themer.ingest import LoadResult
     from themer.nlp.tagger import Tagger
     from themer.taxonomy import TaxonomyInfo
     from themer.usecases.context import Context
@@ -105,7 +106,7 @@ class Dataset:
     model_id: str = "-"
     tagger: Tagger | None = None
     everyone: pd.DataFrame | None = None  # every survey type (pmf shows them side by side)
-    extra: dict[str, Any] = field(default_factory=dict)
+    from_store: bool = False  # read from the store (its roadmap and discovery runs apply)
 
     def header(self) -> dict[str, Any]:
         """The first keys of every analysis payload."""
@@ -143,9 +144,9 @@ def _segment_specs(inputs: Inputs, extra: list[str]) -> list[str]:
 
 
 def stream_file(ctx: Context, inputs: Inputs, *, extra_segments: list[str] | None = None,
-                chunk_rows: int = 50_000, lenient: bool | None = None) -> Any:
+                chunk_rows: int = 50_000, lenient: bool | None = None) -> Iterator[LoadResult]:
     """The file's validated rows chunk by chunk; notes once which profile and columns it uses."""
-    from themer.ingest.tables import MAX_PROBLEMS_SHOWN, iter_responses, load_mapping
+    from themer.ingest import MAX_PROBLEMS_SHOWN, iter_responses, load_mapping
 
     assert inputs.path is not None
     specs = _segment_specs(inputs, extra_segments or [])
@@ -181,7 +182,7 @@ def stream_file(ctx: Context, inputs: Inputs, *, extra_segments: list[str] | Non
 
 
 def _load_file(ctx: Context, inputs: Inputs, extra_segments: list[str]) -> LoadResult:
-    from themer.ingest.tables import merge_results
+    from themer.ingest import merge_results
 
     result = merge_results(list(stream_file(ctx, inputs, extra_segments=extra_segments)))
     if result.problems:
@@ -277,7 +278,7 @@ def load_dataset(ctx: Context, inputs: Inputs, *, extra_segments: list[str] | No
                                      category=category)
         data = Dataset(responses, survey_group(responses, inputs.label, inputs.pool),
                        inputs.pool, taxonomy=taxonomy, everyone=everyone,
-                       classifier="tags from the store", model_id="-")
+                       classifier="tags from the store", model_id="-", from_store=True)
         if tags:
             keep = [*TAG_KEEP, *(("statement", "confidence") if text else ())]
             data.tags = _restrict(stored[keep], responses)

@@ -67,7 +67,6 @@ def report(ctx: Context, request: ReportRequest, data: Dataset | None = None) ->
 
     inputs = request.inputs
     data = data or load_dataset(ctx, inputs, tags=True, text=True)
-    data.extra["from_store"] = inputs.path is None
     assert data.tags is not None
     assert data.taxonomy is not None
     floor = request.min_n or ctx.settings.min_n

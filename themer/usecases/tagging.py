@@ -112,7 +112,7 @@ class TrainRequest:
 
 def train(ctx: Context, request: TrainRequest) -> dict[str, Any]:
     """Fit a calibrated head on frozen embeddings + the words; arrays + JSON under output."""
-    from themer.ingest.tables import read_table
+    from themer.ingest import read_table
     from themer.nlp.training import train_head
     from themer.runtime.encoders import cached_pair
 
@@ -150,7 +150,7 @@ class EvalRequest:
 def evaluate(ctx: Context, request: EvalRequest) -> dict[str, Any]:
     """Tags against gold labels: zero-shot (default), a trained head, or K-fold heads."""
     from themer.evaluation.harness import evaluate_table
-    from themer.ingest.tables import read_table
+    from themer.ingest import read_table
     from themer.nlp.split import StatementSplitter
     from themer.runtime.encoders import cached_pair
 
@@ -179,7 +179,7 @@ def evaluate(ctx: Context, request: EvalRequest) -> dict[str, Any]:
 def drift(ctx: Context, inputs: Inputs, before: tuple[Path | None, list[Path] | None],
           after: tuple[Path | None, list[Path] | None]) -> dict[str, Any]:
     """Share of statements whose tags change between two (taxonomy, heads) taggings."""
-    from themer.evaluation.harness import tag_drift
+    from themer.evaluation.compare import tag_drift
     from themer.usecases.inputs import tag_frame
 
     data = load_dataset(ctx, inputs, one_group=False)

@@ -46,7 +46,6 @@ def themes(ctx: Context, request: ThemesRequest) -> tuple[dict[str, Any], Datase
     data = load_dataset(ctx, request.inputs, tags=True, text=request.text)
     assert data.tags is not None
     table = theme_table(data.responses, data.tags, min_n=request.min_n or ctx.settings.min_n)
-    data.extra["table"] = table
     classifier = (data.tagger.sources if data.tagger is not None
                   else {"area": data.classifier, "type": data.classifier})
     return ({**data.header(), **table.to_dict(), "taxonomy": _taxonomy_block(data),
@@ -105,7 +104,7 @@ def load_plan(ctx: Context, path: Path | None, data: Dataset) -> Any:
     from themer.analytics.priorities import load_roadmap, roadmap_from_dict
 
     assert data.taxonomy is not None
-    if path is None and data.extra.get("from_store"):
+    if path is None and data.from_store:
         stored = ctx.open_store().roadmap()
         if stored is not None:
             return roadmap_from_dict(stored, data.taxonomy, "stored roadmap")
@@ -122,7 +121,6 @@ def priorities(ctx: Context, request: PrioritiesRequest) -> dict[str, Any]:
     if not 0 <= request.edge_share < 1:
         raise Errors.THM162.error(value=request.edge_share)
     data = load_dataset(ctx, request.inputs, tags=True)
-    data.extra["from_store"] = request.inputs.path is None
     responses, tag_rows = data.responses, data.tags
     assert tag_rows is not None
     plan = load_plan(ctx, request.roadmap, data)
@@ -173,7 +171,6 @@ def validate(ctx: Context, request: ValidateRequest) -> dict[str, Any]:
     inputs = replace(request.inputs, where=())
     if inputs.path is None:
         data = load_dataset(ctx, inputs)
-        data.extra["from_store"] = True
         plan = load_plan(ctx, request.roadmap, data)
         prefix = "segment:"
     else:
