@@ -19,7 +19,7 @@ elsewhere both build and the first rename wins (the loser discards its copy)::
         .static-minilm.lock      held while a build runs (POSIX)
         .static-minilm.tmp-ab12  a build in progress (or a crashed one)
 
-model2vec (and skeletoken, for distilling) come with ``pip install themer[fast]``.
+model2vec (and skeletoken, for distilling) are dependencies of themer.
 """
 
 from __future__ import annotations
