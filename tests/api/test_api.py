@@ -173,6 +173,17 @@ def test_openapi_documents_every_route(client: tuple[TestClient, dict[str, str]]
     assert {"/v1/classify", "/v1/responses", "/v1/themes", "/v1/themes/{theme}/comments",
             "/v1/segments", "/v1/taxonomy", "/healthz", "/readyz"} <= set(schema["paths"])
     assert "ResponseIn" in schema["components"]["schemas"]
+    assert {"/v1/impact", "/v1/validate", "/v1/behaviour", "/v1/pmf", "/v1/adoption",
+            "/v1/trends", "/v1/priorities", "/v1/report", "/v1/discover",
+            "/v1/roadmap"} <= set(schema["paths"])  # every analysis the CLI has
+    plain = {("get", "/metrics"), ("get", "/v1/report")}  # Prometheus text, HTML
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if (method, path) in plain:
+                continue
+            answers = [r for code, r in operation["responses"].items() if code.startswith("2")]
+            assert any(r.get("content", {}).get("application/json", {}).get("schema")
+                       for r in answers), f"{method} {path}: no response model"
 
 
 def test_rate_limit(tmp_path: Path) -> None:
