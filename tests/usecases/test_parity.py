@@ -138,3 +138,30 @@ def test_discovery_agrees(stored: dict[str, Any]) -> None:
         c["label"] for c in run["candidates"]]
     assert [c["size"] for c in from_cli["candidates"]] == [c["size"] for c in run["candidates"]]
     assert from_cli["candidates"], "nothing to compare"
+
+
+def test_stored_tags_are_the_ones_analyses_attach_later(stored: dict[str, Any]) -> None:
+    """An analysis that needs tags only on the way (drivers, fix checks) gets the stored ones,
+    not a tagging of stored responses (which keep no comment text)."""
+    from themer.usecases.context import Context
+    from themer.usecases.inputs import Inputs, attach_tags, load_dataset
+
+    env = stored["env"]
+    ctx = Context(Settings(database_url=env["THEMER_DATABASE_URL"],
+                           cache_dir=Path(env["THEMER_CACHE_DIR"])))
+    with_tags = load_dataset(ctx, Inputs(), tags=True)
+    later = load_dataset(ctx, Inputs())
+    assert later.tags is None
+    attach_tags(ctx, Inputs(), later)
+    assert with_tags.tags is not None
+    assert later.tags is not None
+    assert len(later.tags) > ROWS  # several statements per response, two kinds each
+    pd.testing.assert_frame_equal(later.tags, with_tags.tags)
+
+
+def test_a_tag_file_cannot_replace_the_stored_tags(stored: dict[str, Any],
+                                                   tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["themes", "--store", "--tags", str(tmp_path / "t.csv")],
+                                env=stored["env"])
+    assert result.exit_code == 2
+    assert "THM187" in result.output

@@ -263,6 +263,10 @@ class InputCodes:
                   "{source}: id column '{column}' not found.")
     THM186 = Code(_IFE, "an id repeats an earlier row of an evaluation file",
                   "{source}, row {row}, column '{column}': id '{value}' repeats an earlier row.")
+    THM187 = Code(_IFE, "a tag file is given with the stored responses, which have their own",
+                  "the stored responses are analysed with their stored tags; a tag file "
+                  "({path}) cannot replace them.",
+                  cli="Drop --tags with --store (or analyse the export file with --tags).")
     THM190 = Code(_IFE, "starter files already exist; nothing was written",
                   "{paths}: already exists; nothing was written.",
                   cli="Move them away, or pass --force to overwrite them.")

@@ -272,6 +272,8 @@ def load_dataset(ctx: Context, inputs: Inputs, *, extra_segments: list[str] | No
     if not one_group:
         inputs = replace(inputs, pool=True)
     if inputs.path is None:
+        if inputs.tags is not None:
+            raise Errors.THM187.error(path=inputs.tags)
         responses, stored, taxonomy = _store_frames(ctx, inputs, with_text=text)
         everyone = responses
         responses = filter_responses(responses, replace(inputs, since=None, until=None),
@@ -309,8 +311,14 @@ def _restrict(tags: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
 
 def attach_tags(ctx: Context, inputs: Inputs, data: Dataset, *, text: bool = False,
                 columns: list[str] | None = None) -> None:
-    """Tags from ``inputs.tags`` (a ``themer tag`` output), else tag the responses now (the
-    embedding cache makes a re-run cheap)."""
+    """Tags from the store (stored responses), from ``inputs.tags`` (a ``themer tag`` output),
+    else tag the responses now (the embedding cache makes a re-run cheap)."""
+    if data.from_store:
+        _responses, stored, _taxonomy = _store_frames(ctx, inputs, with_text=text)
+        keep = columns or [*TAG_KEEP, *(("statement", "confidence") if text else ())]
+        data.tags = _restrict(stored[[c for c in keep if c in stored.columns]],
+                              data.responses)
+        return
     data.taxonomy = data.taxonomy or resolve_taxonomy(ctx, inputs.taxonomy)
     if inputs.tags is not None:
         from themer.outputs.tag_files import read_tags
