@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -25,6 +24,7 @@ from api.schemas import (
     ValidateOut,
 )
 from themer.usecases import groups, themes
+from themer.usecases.inputs import store_filters
 from themer.usecases.report import ReportRequest, report
 
 router = APIRouter(tags=["analytics"])
@@ -53,11 +53,7 @@ def theme_comments(theme: str, engine: EngineDep, _: ReadKey, inputs: Selection,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
                    offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     """The evidence: statements tagged with the theme, with their response's score."""
-    from themer.store.repository import Filters
-
-    since, until = (None if d is None else date.fromisoformat(d)
-                    for d in (inputs.since, inputs.until))
-    filters = Filters(inputs.survey_type, since, until, tuple(inputs.wanted().items()))
+    filters = store_filters(inputs)
     total, page = engine.store.theme_comments(theme, kind, engine.active().id, filters,
                                               category=category, limit=limit, offset=offset)
     return {"theme": theme, "kind": kind, "total": total, "limit": limit, "offset": offset,

@@ -9,7 +9,7 @@ responses of one survey group (or an explicit pool), and their tags when asked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -23,6 +23,7 @@ from themer.schema import NPS_GROUPS, TAG_KEEP, UNASSIGNED
 if TYPE_CHECKING:
     from themer.ingest import LoadResult
     from themer.nlp.tagger import Tagger
+    from themer.store.repository import Filters
     from themer.taxonomy import TaxonomyInfo
     from themer.usecases.context import Context
 
@@ -44,7 +45,8 @@ def parse_pairs(items: tuple[str, ...] | list[str], what: str) -> dict[str, str]
     return found
 
 
-def _date(value: str, what: str) -> date:
+def parse_day(value: str, what: str) -> date:
+    """A YYYY-MM-DD option value (``what`` names it in the error)."""
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -107,6 +109,7 @@ class Dataset:
     tagger: Tagger | None = None
     everyone: pd.DataFrame | None = None  # every survey type (pmf shows them side by side)
     from_store: bool = False  # read from the store (its roadmap and discovery runs apply)
+    stored_tags: pd.DataFrame | None = None  # the store's tag rows, read with the responses
 
     def header(self) -> dict[str, Any]:
         """The first keys of every analysis payload."""
@@ -221,9 +224,9 @@ def filter_responses(responses: pd.DataFrame, inputs: Inputs, *,
             raise Errors.THM174.error(source=inputs.label)
         when = pd.to_datetime(responses["date"], errors="coerce")
         if inputs.since:
-            keep &= when >= pd.Timestamp(_date(inputs.since, "since"))
+            keep &= when >= pd.Timestamp(parse_day(inputs.since, "since"))
         if inputs.until:
-            keep &= when < pd.Timestamp(_date(inputs.until, "until")) + pd.Timedelta(days=1)
+            keep &= when < pd.Timestamp(parse_day(inputs.until, "until")) + pd.Timedelta(days=1)
     if bool(keep.all()):
         return responses
     chosen = responses[keep].reset_index(drop=True)
@@ -243,20 +246,26 @@ def survey_group(responses: pd.DataFrame, label: str, pool: bool) -> str:
     return "pooled: " + ", ".join(groups) if pool else next(iter(groups))
 
 
+def store_filters(inputs: Inputs) -> Filters:
+    """The store's filters for the input's survey type, date range and ``where`` pairs."""
+    from themer.store.repository import Filters
+
+    return Filters(inputs.survey_type,
+                   parse_day(inputs.since, "since") if inputs.since else None,
+                   parse_day(inputs.until, "until") if inputs.until else None,
+                   tuple(inputs.wanted().items()))
+
+
 def _store_frames(ctx: Context, inputs: Inputs, *, with_text: bool
                   ) -> tuple[pd.DataFrame, pd.DataFrame, TaxonomyInfo]:
-    from themer.store.repository import Filters
     from themer.taxonomy import parse_taxonomy
 
     store = ctx.open_store()
     version = store.active_taxonomy()
     if version is None:
         raise Errors.THM182.error()
-    filters = Filters(inputs.survey_type,
-                      _date(inputs.since, "since") if inputs.since else None,
-                      _date(inputs.until, "until") if inputs.until else None,
-                      tuple(inputs.wanted().items()))
-    responses, tags = store.analysis_frames(filters, version.id, with_text=with_text)
+    responses, tags = store.analysis_frames(store_filters(inputs), version.id,
+                                            with_text=with_text)
     if responses.empty:
         raise Errors.THM175.error(source=inputs.label)
     return responses, tags, parse_taxonomy(version.yaml, f"taxonomy v{version.version}")
@@ -280,10 +289,10 @@ def load_dataset(ctx: Context, inputs: Inputs, *, extra_segments: list[str] | No
                                      category=category)
         data = Dataset(responses, survey_group(responses, inputs.label, inputs.pool),
                        inputs.pool, taxonomy=taxonomy, everyone=everyone,
-                       classifier="tags from the store", model_id="-", from_store=True)
+                       classifier="tags from the store", model_id="-", from_store=True,
+                       stored_tags=stored)
         if tags:
-            keep = [*TAG_KEEP, *(("statement", "confidence") if text else ())]
-            data.tags = _restrict(stored[keep], responses)
+            attach_tags(ctx, inputs, data, text=text)
         return data
     loaded = _load_file(ctx, inputs, extra_segments or [])
     everyone = loaded.responses
@@ -314,8 +323,10 @@ def attach_tags(ctx: Context, inputs: Inputs, data: Dataset, *, text: bool = Fal
     """Tags from the store (stored responses), from ``inputs.tags`` (a ``themer tag`` output),
     else tag the responses now (the embedding cache makes a re-run cheap)."""
     if data.from_store:
-        _responses, stored, _taxonomy = _store_frames(ctx, inputs, with_text=text)
         keep = columns or [*TAG_KEEP, *(("statement", "confidence") if text else ())]
+        stored = data.stored_tags
+        if stored is None or not set(keep) <= set(stored.columns):  # read without the text
+            stored = _store_frames(ctx, inputs, with_text=text)[1]
         data.tags = _restrict(stored[[c for c in keep if c in stored.columns]],
                               data.responses)
         return
@@ -341,10 +352,16 @@ def tag_frame(ctx: Context, tagger: Any, responses: pd.DataFrame,
 
     wanted = columns or TAG_COLUMNS
     parts: list[pd.DataFrame] = []
-    with ctx.progress("tagging responses", len(responses)) as advance:
-        for chunk in tagger.iter_tags(responses, ctx.settings.chunk_size, progress=advance):
-            parts.append(chunk[wanted])
+    run_tags(ctx, tagger, responses, lambda chunk: parts.append(chunk[wanted]))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=wanted)
+
+
+def run_tags(ctx: Context, runner: Any, responses: pd.DataFrame,
+             sink: Callable[[pd.DataFrame], None]) -> None:
+    """Tag ``responses`` chunk by chunk (a Tagger or the Ray engine), each chunk to ``sink``."""
+    with ctx.progress("tagging responses", len(responses)) as advance:
+        for chunk in runner.iter_tags(responses, ctx.settings.chunk_size, progress=advance):
+            sink(chunk)
 
 
 def unassigned_statements(tags: pd.DataFrame, everything: bool) -> pd.DataFrame:

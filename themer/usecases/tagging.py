@@ -12,7 +12,7 @@ import pandas as pd
 from themer.errors import Errors
 from themer.taxonomy import LabelKind
 from themer.usecases.context import Context
-from themer.usecases.inputs import Inputs, load_dataset, resolve_taxonomy
+from themer.usecases.inputs import Inputs, load_dataset, resolve_taxonomy, run_tags
 
 __all__ = ["EvalRequest", "TagRequest", "TrainRequest", "drift", "evaluate", "tag", "train"]
 
@@ -41,12 +41,6 @@ def check_engine(engine: str) -> None:
         raise Errors.THM179.error(engine=engine)
 
 
-def _run_tags(ctx: Context, runner: Any, responses: pd.DataFrame, sink: Any) -> None:
-    with ctx.progress("tagging responses", len(responses)) as advance:
-        for tags in runner.iter_tags(responses, ctx.settings.chunk_size, progress=advance):
-            sink(tags)
-
-
 def tag(ctx: Context, request: TagRequest) -> dict[str, Any]:
     """Tag every statement: one row per (statement, tag); 'unassigned' when no tag of a kind."""
     from themer.outputs.tag_files import check_tag_path, write_tags
@@ -72,7 +66,7 @@ def tag(ctx: Context, request: TagRequest) -> dict[str, Any]:
     responses = data.responses
     if request.shards:
         return _shards(ctx, runner, responses, request, info)
-    count = write_tags(request.output, lambda sink: _run_tags(ctx, runner, responses, sink))
+    count = write_tags(request.output, lambda sink: run_tags(ctx, runner, responses, sink))
     return {"tag_rows": count, "responses": len(responses), "output": str(request.output)}
 
 
@@ -91,7 +85,7 @@ def _shards(ctx: Context, runner: Any, responses: pd.DataFrame, request: TagRequ
     if len(todo) < n_chunks:
         ctx.notes(f"{n_chunks - len(todo)} of {n_chunks} shard(s) already written; tagging "
                   f"the other {len(todo)}")
-    tag_into_shards(lambda chosen, sink: _run_tags(ctx, runner, chosen, sink), responses,
+    tag_into_shards(lambda chosen, sink: run_tags(ctx, runner, chosen, sink), responses,
                     request.output, todo, settings.chunk_size)
     return {"shards": n_chunks, "written": len(todo), "output": str(request.output)}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,14 @@ import pandas as pd
 
 from themer.errors import Errors
 from themer.usecases.context import Context
-from themer.usecases.inputs import LAUNCH, Dataset, Inputs, load_dataset, resolve_taxonomy
+from themer.usecases.inputs import (
+    LAUNCH,
+    Dataset,
+    Inputs,
+    load_dataset,
+    parse_day,
+    resolve_taxonomy,
+)
 
 __all__ = ["ImpactRequest", "PrioritiesRequest", "ThemesRequest", "ValidateRequest", "impact",
            "priorities", "themes", "validate"]
@@ -151,13 +157,6 @@ class ValidateRequest:
     min_n: int | None = None
 
 
-def _day(value: str, what: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Errors.THM160.error(what=what, value=value) from None
-
-
 def validate(ctx: Context, request: ValidateRequest) -> dict[str, Any]:
     """Launch validation (NPS before/after) and fix validation (theme share before/after).
 
@@ -180,13 +179,13 @@ def validate(ctx: Context, request: ValidateRequest) -> dict[str, Any]:
         data = load_dataset(ctx, inputs, extra_segments=[f"{LAUNCH}{c}={c}" for c in columns])
         data.taxonomy = tax
         prefix = f"segment:{LAUNCH}"
-    launches = [Launch(name=f"launch {request.launch}", date=_day(request.launch, "launch"),
+    launches = [Launch(name=f"launch {request.launch}", date=parse_day(request.launch, "launch"),
                        where=scope, window_days=request.window_days or 30)
                 ] if request.launch else []
     launches += plan.launches
     if request.fix is not None and request.theme is None:
         raise Errors.THM164.error()
-    fixes = [Fix(name=f"fix {request.fix}", date=_day(request.fix, "fix"),
+    fixes = [Fix(name=f"fix {request.fix}", date=parse_day(request.fix, "fix"),
                  theme=str(request.theme))] if request.fix else []
     fixes += plan.fixes
     if not launches and not fixes:
