@@ -39,6 +39,7 @@ REQUIRED_TYPES = (
     "other",
 )
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+NAME_TEMPLATE = "This comment is about {name}."
 # A generic SaaS taxonomy shipped with themer: used when no taxonomy.yaml is found, and the
 # file `themer init` writes (commented). Not tuned to the repository's synthetic example.
 STARTER_TAXONOMY: Traversable = resources.files("themer") / "data" / "starter_taxonomy.yaml"
@@ -54,11 +55,13 @@ class Label(BaseModel):
     name: str | None = None
     description: str = Field(min_length=3, max_length=2000)
     examples: list[str] = Field(default_factory=list, max_length=200)
+    # Look-alikes that are NOT this label ("great app" for an `api` area): negative prototypes.
+    counter_examples: list[str] = Field(default_factory=list, max_length=200)
     owner: str | None = None
     parent: str | None = None
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
 
-    @field_validator("examples")
+    @field_validator("examples", "counter_examples")
     @classmethod
     def _examples_not_blank(cls, value: list[str]) -> list[str]:
         for i, example in enumerate(value):
@@ -74,6 +77,10 @@ class Label(BaseModel):
         """Texts whose embeddings form this label's zero-shot prototype."""
         return [self.description, *self.examples]
 
+    def name_text(self) -> str:
+        """The label's name in the zero-shot template (a third prototype signal)."""
+        return NAME_TEMPLATE.format(name=self.display_name.lower())
+
 
 class Taxonomy(BaseModel):
     """The label sets; ``version`` is bumped by hand on every edit, ``content_hash`` by themer."""
@@ -84,6 +91,9 @@ class Taxonomy(BaseModel):
     name: str | None = None
     areas: list[Label] = Field(min_length=1, max_length=500)
     types: list[Label] = Field(min_length=1, max_length=50)
+    # Statements about no area in particular ("great app", "love it"): a counter-example of
+    # every area, so generic praise is unassigned instead of landing on the nearest area.
+    generic_examples: list[str] = Field(default_factory=list, max_length=200)
 
     @model_validator(mode="after")
     def _check_ids(self) -> Taxonomy:
@@ -105,6 +115,10 @@ class Taxonomy(BaseModel):
 
     def label_ids(self, kind: LabelKind) -> list[str]:
         return [label.id for label in self.labels(kind)]
+
+    def counter_texts(self, label: Label, kind: LabelKind) -> list[str]:
+        """A label's negative prototypes: its counter-examples (+ the generic ones, areas)."""
+        return [*label.counter_examples, *(self.generic_examples if kind == "area" else [])]
 
 
 @dataclass(frozen=True)

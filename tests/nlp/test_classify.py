@@ -57,6 +57,38 @@ def test_prototype_scorer_prefers_nearest_label() -> None:
     assert ((proba >= 0) & (proba <= 1)).all()
 
 
+def _unit(*rows: list[float]) -> np.ndarray:
+    X = np.asarray(rows, dtype=np.float32)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_prototype_confidence_is_relative_to_the_best_label() -> None:
+    # 0.5 = within the margin of the best label and above the label's threshold.
+    blocks = [_unit([1, 0, 0]), _unit([0, 1, 0]), _unit([0, 0, 1])]
+    scorer = PrototypeScorer(threshold=0.2, margin=0.05).fit(blocks, ["a", "b", "c"])
+    X = _unit([1.0, 0.97, 0.0], [-1.0, -1.0, 0.1])
+    proba = scorer.predict_proba(X)
+    rule = DecisionRule(multi_label=True, min_confidence=0.5)
+    kept = assign(proba, rule)
+    assert kept[0].tolist() == [True, True, False]  # b is within 0.05 of a
+    assert not kept[1].any()  # the best label is below the 0.2 threshold: unassigned
+    one = assign(proba, DecisionRule(multi_label=False, min_confidence=0.5))
+    assert one[0].tolist() == [True, False, False]
+
+
+def test_counter_examples_push_a_look_alike_down() -> None:
+    blocks = [_unit([1, 0.2, 0]), _unit([0, 0, 1])]
+    X = _unit([1, 0.25, 0.3])
+    plain = PrototypeScorer(threshold=0.1, margin=0.0).fit(blocks, ["api", "other"])
+    assert plain.predict_proba(X)[0, 0] >= 0.5  # the best label sits at its bar
+    counters = [_unit([1, 0.25, 0.3]), np.zeros((0, 3), np.float32)]
+    guarded = PrototypeScorer(threshold=0.1, margin=0.0).fit(blocks, ["api", "other"],
+                                                            counter_vectors=counters)
+    assert guarded.predict_proba(X)[0, 0] < 0.5
+    far = _unit([1, 0.2, 0.0])  # nearer the label's own prototype than its look-alike
+    assert guarded.predict_proba(far)[0, 0] == plain.predict_proba(far)[0, 0]
+
+
 def test_head_fit_save_load_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     X, Y = _blobs(rng)

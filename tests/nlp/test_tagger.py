@@ -116,3 +116,29 @@ def test_streaming_retag_matches_tagging(
     pd.testing.assert_frame_equal(streamed, expected)
     keys = [text_key(tagger.encoder.model_id, s) for s in statements["statement"]]
     assert cache.get_matrix(keys)[1].all()  # the missing half was embedded and stored
+
+
+@pytest.mark.parametrize("source", ["taxonomy.yaml", "themer/data/starter_taxonomy.yaml"])
+def test_app_praise_is_not_the_api_area(encoder: SentenceTransformerEncoder,
+                                        splitter: StatementSplitter, source: str) -> None:
+    # Lexical look-alikes: "app" is not "api"; the shipped taxonomies say so with
+    # counter_examples, and the real API statements still get the area.
+    from themer.taxonomy import load_taxonomy
+
+    info = load_taxonomy(ROOT / source)
+    area = "api" if "api" in info.taxonomy.label_ids("area") else "integrations"
+    tagger = Tagger.build(info, CachedEncoder(encoder, None), splitter)
+    texts = ["great app", "Full five stars for this app", "I love this app, it works well",
+             "the API is missing endpoints we need"]
+    statements = pd.DataFrame({"response_id": [f"r{i}" for i in range(4)],
+                               "statement_id": [f"r{i}#0.0" for i in range(4)],
+                               "question": "comment", "start": 0,
+                               "end": [len(t) for t in texts], "statement": texts})
+    tags = tagger.tag_statements(statements)
+    got = tags[tags["kind"] == "area"].groupby("statement")["label"].apply(set)
+    for text in texts[:3]:
+        assert area not in got[text], text
+    for text in texts[3:]:
+        assert area in got[text], text
+    types = tags[tags["kind"] == "type"].set_index("statement")["label"]
+    assert types["great app"] != "feature_request"

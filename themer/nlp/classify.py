@@ -50,32 +50,58 @@ def _check_fitted(estimator: object, attribute: str) -> None:
 
 
 class PrototypeScorer:
-    """Zero-shot scorer: cosine to each label's prototype, mapped to a confidence.
+    """Zero-shot scorer: similarity to each label's prototypes, relative to the best label.
 
-    score = (1 - example_weight) * cos(x, centroid) + example_weight * max_k cos(x, example_k);
-    confidence = logistic((score - threshold) / temperature), so 0.5 sits at the threshold.
-    These confidences are a monotone map of similarity, not calibrated probabilities; a trained
-    head (``themer train``) gives calibrated ones.
+    score_j = (1 - ew - nw) * cos(x, centroid_j) + ew * max_k cos(x, example_jk)
+              + nw * cos(x, name_j)
+    where centroid_j is the mean of the label's description and examples and name_j the label's
+    name in a template; score_j = -1 when x is nearer one of the label's counter-examples
+    (look-alikes that are not the label) than to all of its own prototypes.
+    confidence_j = logistic((score_j - bar_j(x)) / temperature) with
+    bar_j(x) = max(threshold_j, best score of the OTHER labels - margin): 0.5 means "above the
+    label's threshold and within ``margin`` of the best label" (for the best label: ahead of
+    the runner-up), and the best label's confidence grows with its lead. Every parameter was chosen on the public
+    labelled sets, cross-validated across them (eval/README.md). These confidences are a
+    monotone map of similarity, not calibrated probabilities; a trained head (``themer train``)
+    gives calibrated ones.
     """
 
-    def __init__(self, *, threshold: float = 0.4, temperature: float = 0.05,
-                 example_weight: float = 0.5) -> None:
+    def __init__(self, *, threshold: float = 0.15, temperature: float = 0.05,
+                 example_weight: float = 0.0, name_weight: float = 0.0,
+                 margin: float = 0.03) -> None:
+        if not (0.0 <= example_weight and 0.0 <= name_weight
+                and example_weight + name_weight <= 1.0) or margin < 0 or temperature <= 0:
+            raise ValueError("weights >= 0 summing to <= 1, margin >= 0, temperature > 0")
         self.threshold = threshold
         self.temperature = temperature
         self.example_weight = example_weight
+        self.name_weight = name_weight
+        self.margin = margin
 
     def fit(self, label_vectors: Sequence[Matrix], classes: Sequence[str],
-            thresholds: Sequence[float | None] | None = None) -> Self:
-        """``label_vectors[i]``: rows = [description, *examples] of label i, L2-normalised."""
+            thresholds: Sequence[float | None] | None = None, *,
+            names: Matrix | None = None,
+            counter_vectors: Sequence[Matrix] | None = None) -> Self:
+        """``label_vectors[i]``: rows = [description, *examples] of label i, L2-normalised;
+        ``names``: one row per label (its name in a template); ``counter_vectors[i]``: the
+        label's counter-examples (may have no rows)."""
         if len(label_vectors) != len(classes) or not classes:
             raise Errors.THM307.error()
+        dim = label_vectors[0].shape[1]
         centroids = np.stack([v.mean(axis=0) for v in label_vectors]).astype(np.float32)
         centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
         self.classes_ = np.asarray(classes)
         self.centroids_ = centroids
-        self.examples_ = np.concatenate(list(label_vectors)).astype(np.float32)
-        # Examples are stored label by label, so each label's block starts at a known column.
-        self.example_starts_ = np.cumsum([0] + [len(v) for v in label_vectors[:-1]])
+        self.examples_, self.example_starts_ = _blocks(label_vectors, dim)
+        self.names_ = (np.zeros((len(classes), dim), dtype=np.float32) if names is None
+                       else np.asarray(names, dtype=np.float32))
+        counters = list(counter_vectors or [np.zeros((0, dim), np.float32)] * len(classes))
+        if len(counters) != len(classes) or len(self.names_) != len(classes):
+            raise Errors.THM307.error()
+        self.has_counters_ = np.asarray([len(c) > 0 for c in counters])
+        # A label without counter-examples gets one impossible row, so every block is non-empty.
+        padded = [c if len(c) else np.full((1, dim), np.nan, np.float32) for c in counters]
+        self.counters_, self.counter_starts_ = _blocks(padded, dim)
         given = thresholds or [None] * len(classes)
         self.thresholds_ = np.asarray(
             [self.threshold if t is None else t for t in given], dtype=np.float32
@@ -86,13 +112,37 @@ class PrototypeScorer:
         _check_fitted(self, "centroids_")
         to_centroid = X @ self.centroids_.T
         best_example = np.maximum.reduceat(X @ self.examples_.T, self.example_starts_, axis=1)
-        w = np.float32(self.example_weight)
-        scores: Matrix = ((1 - w) * to_centroid + w * best_example).astype(np.float32)
+        ew, nw = np.float32(self.example_weight), np.float32(self.name_weight)
+        scores: Matrix = ((1 - ew - nw) * to_centroid + ew * best_example
+                          + nw * (X @ self.names_.T)).astype(np.float32)
+        if self.has_counters_.any():
+            to_counter = np.nan_to_num(X @ self.counters_.T, nan=-2.0)
+            nearest = np.maximum.reduceat(to_counter, self.counter_starts_, axis=1)
+            own = np.maximum(to_centroid, best_example)
+            # A veto, not a nudge: a text nearer a look-alike than the label's own prototypes
+            # is not that label, however close the look-alike is to the label.
+            scores = np.where(nearest > own, np.float32(-1.0), scores)
         return scores
 
     def predict_proba(self, X: Matrix, texts: Sequence[str] | None = None) -> Matrix:
         """``texts`` is accepted for a common interface with heads and not used."""
-        return _sigmoid((self.decision_function(X) - self.thresholds_) / self.temperature)
+        scores = self.decision_function(X)
+        if scores.shape[1] < 2:
+            return _sigmoid((scores - self.thresholds_) / self.temperature)
+        # Each label is measured against the best OTHER label: the winner's confidence grows
+        # with its lead over the runner-up, a loser's is >= 0.5 only within the margin.
+        top2 = -np.partition(-scores, 1, axis=1)[:, :2]
+        is_best = scores >= top2[:, :1]
+        rival = np.where(is_best, top2[:, 1:2], top2[:, :1])
+        bars = np.maximum(self.thresholds_[None, :], rival - np.float32(self.margin))
+        return _sigmoid((scores - bars) / self.temperature)
+
+
+def _blocks(vectors: Sequence[Matrix], dim: int) -> tuple[Matrix, NDArray[np.intp]]:
+    """Rows of all blocks stacked, and where each block starts (for ``np.maximum.reduceat``)."""
+    stacked = (np.concatenate(list(vectors)).astype(np.float32) if vectors
+               else np.zeros((0, dim), np.float32))
+    return stacked, np.cumsum([0] + [len(v) for v in vectors[:-1]]).astype(np.intp)
 
 
 class LexicalFeatures:
