@@ -60,8 +60,9 @@ class PrototypeScorer:
     confidence_j = logistic((score_j - bar_j(x)) / temperature) with
     bar_j(x) = max(threshold_j, best score of the OTHER labels - margin): 0.5 means "above the
     label's threshold and within ``margin`` of the best label" (for the best label: ahead of
-    the runner-up), and the best label's confidence grows with its lead. Every parameter was chosen on the public
-    labelled sets, cross-validated across them (eval/README.md). These confidences are a
+    the runner-up), and the best label's confidence grows with its lead. Every parameter was
+    chosen on the public labelled sets, cross-validated across them (eval/README.md). These
+    confidences are a
     monotone map of similarity, not calibrated probabilities; a trained head (``themer train``)
     gives calibrated ones.
     """
@@ -69,7 +70,7 @@ class PrototypeScorer:
     def __init__(self, *, threshold: float = 0.15, temperature: float = 0.05,
                  example_weight: float = 0.0, name_weight: float = 0.0,
                  margin: float = 0.03) -> None:
-        if not (0.0 <= example_weight and 0.0 <= name_weight
+        if not (example_weight >= 0.0 and name_weight >= 0.0
                 and example_weight + name_weight <= 1.0) or margin < 0 or temperature <= 0:
             raise ValueError("weights >= 0 summing to <= 1, margin >= 0, temperature > 0")
         self.threshold = threshold
