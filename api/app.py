@@ -21,7 +21,17 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from api.deps import Engine, Metrics
 from api.errors import install
 from api.limits import BodyLimit
-from api.routes import analytics, discovery, ingest, jobs, ops, tagging, taxonomy, webhooks
+from api.routes import (
+    analytics,
+    discovery,
+    ingest,
+    jobs,
+    labelling,
+    ops,
+    tagging,
+    taxonomy,
+    webhooks,
+)
 from themer import __version__
 from themer.config import Settings
 from themer.store.jobs import run_worker
@@ -85,6 +95,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Instrumentator(registry=metrics.registry, excluded_handlers=["/metrics"]).instrument(app)
     app.include_router(ops.router)
     app.include_router(ops.open_router if settings.metrics_public else ops.keyed_router)
-    for module in (tagging, ingest, analytics, taxonomy, discovery, webhooks, jobs):
+    for module in (tagging, ingest, analytics, taxonomy, discovery, webhooks, jobs, labelling):
         app.include_router(module.router)
     return app

@@ -76,6 +76,12 @@ class Engine:
                     fallback=fallback, band=self.settings.cascade_band)
             return self._taggers[key]
 
+    def forget_taggers(self, version_id: int) -> None:
+        """Drop the cached taggers of a taxonomy version (its heads changed: rebuilt on use)."""
+        with self._lock:
+            for key in [key for key in self._taggers if key[0] == version_id]:
+                del self._taggers[key]
+
     def active(self) -> TaxonomyVersion:
         version = self.store.active_taxonomy()
         if version is None:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from themer.store.repository import ResponseIn
+from themer.usecases.labelling import MAX_LABELS, LabelItem
 
 Category = Literal["promoter", "passive", "detractor"]
 
@@ -158,6 +159,7 @@ class ThemesOut(Analysis):
     overall: Overall
     themes: list[dict[str, Any]]
     unassigned: dict[str, Any]
+    quantification: dict[str, Any]  # per kind: estimate (adjusted | raw) and why
     total: int
     limit: int
     offset: int
@@ -274,3 +276,39 @@ class WebhookOut(BaseModel):
 class DeliveriesOut(BaseModel):
     subscription_id: int
     deliveries: list[dict[str, Any]]
+
+
+# --- the labelling loop ------------------------------------------------------------------
+
+class LabelsRequest(BaseModel):
+    labels: list[LabelItem] = Field(min_length=1, max_length=MAX_LABELS)
+    by: str | None = Field(default=None, max_length=200,
+                           description="Who labelled (default: the API key's name).")
+
+
+class LabelBatchOut(Open):
+    taxonomy: dict[str, Any]
+    pool: int
+    labelled: int
+    items: list[dict[str, Any]]
+
+
+class LabelsSavedOut(Open):
+    taxonomy_version_id: int
+    saved: int
+    labels: int
+
+
+class LabelTrainOut(Open):
+    taxonomy_version_id: int
+    labels: int
+    heads: dict[str, Any]
+    statements: int
+    changed_statements: int
+    embedded: int
+
+
+class LabelStatusOut(Open):
+    taxonomy_version_id: int
+    labels: int
+    heads: dict[str, Any]

@@ -38,9 +38,14 @@ Features = Annotated[list[str] | None, Query(max_length=50, description=(
 def theme_table(engine: EngineDep, _: ReadKey, inputs: Selection, min_n: MinN = None,
                 kind: Kind | None = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                offset: Annotated[int, Query(ge=0)] = 0,
+                raw: Annotated[bool, Query(description=(
+                    "Hard-tag counts instead of the estimates corrected for the tagger's "
+                    "measured error rates (`themer themes --raw`)."))] = False
+                ) -> dict[str, Any]:
     """The theme table (`themer themes --store --json`), filtered and paginated."""
-    payload, _data = themes.themes(engine.context(), themes.ThemesRequest(inputs, min_n=min_n))
+    payload, _data = themes.themes(engine.context(),
+                                   themes.ThemesRequest(inputs, min_n=min_n, raw=raw))
     rows = [t for t in payload["themes"] if kind is None or t["kind"] == kind]
     return {**payload, "themes": rows[offset:offset + limit], "total": len(rows),
             "limit": limit, "offset": offset, "taxonomy_version": engine.active().version}
@@ -159,9 +164,10 @@ def validate(engine: EngineDep, _: ReadKey, inputs: Selection, min_n: MinN = Non
 
 @router.get("/v1/report", response_class=HTMLResponse)
 def html_report(engine: EngineDep, _: ReadKey, inputs: Selection, min_n: MinN = None,
-                discovery: bool = True) -> HTMLResponse:
+                discovery: bool = True, raw: bool = False) -> HTMLResponse:
     """The self-contained HTML report of the stored responses (`themer report --store`): the
-    roadmap is the stored one, the candidates those of the latest discovery run."""
+    roadmap is the stored one, the candidates those of the latest discovery run; ``raw``:
+    hard-tag counts instead of the corrected frequency and NPS."""
     built = report(engine.context(), ReportRequest(inputs, latest_discovery=discovery,
-                                                   min_n=min_n))
+                                                   min_n=min_n, raw=raw))
     return HTMLResponse(built.html)

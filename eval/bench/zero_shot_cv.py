@@ -150,9 +150,13 @@ def main() -> None:
     for p in sets:
         scorer = prototype_scorer(load_labelled(p.name).taxonomy, p.kind, encoder)  # type: ignore[arg-type]
         rule = DEFAULT_RULES[p.kind]  # type: ignore[index]
-        f1, abstain = scores(p, assign(scorer.predict_proba(p.texts), rule))
-        print(f"  shipped on {p.name}, whole text: {f1:.3f} (naive {base[p.name]:.3f}), "
-              f"abstain {abstain:.1%}")
+        whole = scores(p, assign(scorer.predict_proba(p.texts), rule))
+        split = np.zeros((len(p.texts), len(p.blocks)), dtype=bool)
+        np.logical_or.at(split, p.owner, assign(scorer.predict_proba(p.statements), rule))
+        by_statement = scores(p, split)
+        print(f"  shipped on {p.name}: statements {by_statement[0]:.3f} (abstain "
+              f"{by_statement[1]:.1%}), whole text {whole[0]:.3f} (abstain {whole[1]:.1%}); "
+              f"naive {base[p.name]:.3f}; statements - naive {by_statement[0] - base[p.name]:+.3f}")
     if args.markdown is not None:
         text = shown.astype(str)
         lines = ["| " + " | ".join(text.columns) + " |", "|" + "---|" * len(text.columns)]

@@ -48,6 +48,13 @@ def test_cli_eval_json_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             assert set(base) >= {"macro_f1", "per_label", "ece", "theme_nps"}
     assert 0 <= report["macro_f1"] <= 1
     assert set(report["per_label"]["bug"]) == {"precision", "recall", "f1", "support"}
+    quant = report["quantification"]
+    for name in ("raw", "corrected"):
+        assert set(quant[name]) == {"freq_error", "nps_error", "freq_coverage", "nps_coverage"}
+    assert set(quant["per_label"]) == {"feature_request", "bug", "praise"}
+    if not mode:  # zero-shot measured no error rates: nothing is corrected
+        assert quant["adjusted_labels"] == 0
+        assert quant["corrected"]["freq_error"] == pytest.approx(quant["raw"]["freq_error"])
 
 
 def test_eval_table_reads_blank_texts_as_empty(encoder: object, taxonomy: object) -> None:

@@ -6,13 +6,21 @@ rows for those responses. Every respondent counts in N, including those who left
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from themer.analytics.nps import NpsSummary, impact, nps_ci, points_at_stake, summarize
+from themer.analytics.quantify import (
+    ErrorCounts,
+    Estimate,
+    quantify,
+    quantify_grouped,
+    raw_estimate,
+)
 from themer.errors import Errors
 from themer.schema import NPS_GROUPS, UNASSIGNED
 
@@ -28,17 +36,25 @@ class ThemeRow:
 
     theme: str
     kind: str  # area | type | area_type
-    n: int
-    frequency: float  # share of all respondents in the group, 0-1
-    nps: float
+    n: int  # respondents tagged (raw count)
+    frequency: float  # share of all respondents in the group, 0-1 (the estimate shown)
+    nps: float  # the estimate shown: corrected when ``estimate`` is "adjusted"
     ci_low: float
     ci_high: float
     impact: float  # NPS(all) - NPS(all but mentioners), points
     points_at_stake: float  # 100 * detractors among mentioners / N
     small_n: bool
-    promoters: int
+    promoters: int  # among the tagged respondents (raw), as impact and points at stake
     passives: int
     detractors: int
+    freq_ci_low: float = 0.0  # 95% interval of ``frequency``
+    freq_ci_high: float = 1.0
+    frequency_raw: float = 0.0  # share tagged
+    nps_raw: float = 0.0  # NPS of the tagged respondents
+    ci_low_raw: float = -100.0
+    ci_high_raw: float = 100.0
+    estimate: str = "raw"  # adjusted (corrected for measured tagging error) | raw
+    method: str = ""  # how the shown numbers were made, or why they were not corrected
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,58 @@ def theme_mentions(tags: pd.DataFrame, kind: str | None = None,
     return mentions
 
 
+RAW_PAIRS = "raw: no sound estimator for area x type pairs (hard tags counted)"
+
+
+RatesByGroup = Mapping[str, Mapping[str, Sequence[ErrorCounts]]]  # kind -> label -> 3 groups
+
+
+def _shown(theme: str, kind: str, tagged: tuple[int, int, int], total: tuple[int, int, int],
+           error_rates: Mapping[str, Mapping[str, ErrorCounts]] | None,
+           rate_notes: Mapping[str, str] | None, commenters: tuple[int, int, int],
+           group_rates: RatesByGroup | None = None) -> tuple[Estimate, str]:
+    """The estimate a theme row shows, and how it was made: corrected with its label's error
+    rates where measured, else raw (the method says why).
+
+    With error rates measured per NPS group, frequency and NPS come from the adjusted count
+    within each group; with pooled rates only, the frequency is the adjusted count and the
+    NPS that of the tagged respondents -- the pooled mixture correction assumes tagging
+    errors independent of the score, and on the public sets it made theme NPS worse
+    (eval/quantification.md). The correction runs among ``commenters`` (respondents with at
+    least one statement): one who wrote nothing can be neither tagged nor mistagged. The
+    share is then rescaled to everyone.
+    """
+    cells = np.array([[t - g for t, g in zip(total, tagged, strict=True)], list(tagged)])
+    if kind == "area_type":
+        return raw_estimate(cells), RAW_PAIRS
+    counts = (error_rates or {}).get(kind, {}).get(theme)
+    grouped = (group_rates or {}).get(kind, {}).get(theme)
+    if counts is None and not grouped:
+        note = (rate_notes or {}).get(kind) or "no error rates given"
+        return raw_estimate(cells), f"raw: {note}"
+    among = np.array([[c - g for c, g in zip(commenters, tagged, strict=True)], list(tagged)])
+    if grouped:
+        found = quantify_grouped(among, grouped)
+        measured = sum(c.tp + c.fp + c.fn + c.tn for c in grouped)
+        method = (f"adjusted count within each NPS group (error rates measured per group on "
+                  f"{measured} labelled rows); 95% bootstrap interval")
+    else:
+        assert counts is not None
+        found = quantify(among, counts)
+        tagged_nps = raw_estimate(among)
+        found = replace(found, nps=tagged_nps.nps, nps_low=tagged_nps.nps_low,
+                        nps_high=tagged_nps.nps_high)
+        method = (f"frequency: adjusted count (tpr {counts.tpr:.2f}, fpr {counts.fpr:.2f}, "
+                  f"measured on {counts.tp + counts.fp + counts.fn + counts.tn} labelled "
+                  f"rows), 95% bootstrap interval; NPS of the tagged respondents (no error "
+                  f"rates per NPS group measured)")
+    if found.estimate != "adjusted" or found.nps is None:
+        return raw_estimate(cells), f"raw: {found.note}"
+    scale = sum(commenters) / sum(total)
+    return replace(found, frequency=found.frequency * scale, freq_low=found.freq_low * scale,
+                   freq_high=found.freq_high * scale), method
+
+
 def with_positions(tags: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
     """The tag rows of these responses, with each one's row in ``responses`` (``position``)."""
     position = positions(tags["response_id"], responses["response_id"])
@@ -148,10 +216,18 @@ def with_positions(tags: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
 
 
 def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30,
-                mentions: pd.DataFrame | None = None) -> ThemeTable:
+                mentions: pd.DataFrame | None = None,
+                error_rates: Mapping[str, Mapping[str, ErrorCounts]] | None = None,
+                rate_notes: Mapping[str, str] | None = None,
+                group_rates: RatesByGroup | None = None) -> ThemeTable:
     """Theme table for one survey group, sorted by NPS ascending (worst first).
 
     ``mentions``: ``theme_mentions(tags, None, responses)`` when the caller already has it.
+    ``error_rates``: per kind (area, type) and label, the tagger's measured confusion counts
+    (``group_rates``: the same per NPS group, when measured); a theme with them shows the
+    quantification-corrected frequency and NPS (:mod:`themer.analytics.quantify`, ``_shown``),
+    the others the raw counts, ``rate_notes[kind]`` saying why (e.g. zero-shot has no
+    measured error rates).
     """
     if responses.empty:
         raise Errors.THM407.error()
@@ -163,6 +239,9 @@ def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30,
     if mentions is None:
         mentions = theme_mentions(tags, responses=responses)
     group = np.asarray(pd.Categorical(responses["category"], categories=NPS_GROUPS).codes)
+    said = np.bincount(tags["position"].to_numpy(dtype=np.int64), minlength=len(responses)) > 0
+    wrote = np.bincount(group[said], minlength=3)
+    commenters = (int(wrote[0]), int(wrote[1]), int(wrote[2]))
     keys = mentions["theme"] + "\t" + mentions["kind"]
     code, names = pd.factorize(keys)
     cells = np.bincount(code * 3 + group[mentions["position"].to_numpy(dtype=np.int64)],
@@ -175,11 +254,19 @@ def theme_table(responses: pd.DataFrame, tags: pd.DataFrame, *, min_n: int = 30,
         p, m, d = (int(c.get(k, 0)) for k in ("promoter", "passive", "detractor"))
         n = p + m + d
         low, high = nps_ci(p, m, d)
+        shown, method = _shown(str(theme), str(kind), (p, m, d), total, error_rates,
+                               rate_notes, commenters, group_rates)
+        adjusted = shown.estimate == "adjusted"  # raw rows keep the exact old arithmetic
         rows.append(ThemeRow(
-            theme=str(theme), kind=str(kind), n=n, frequency=n / overall.n,
-            nps=100.0 * (p - d) / n, ci_low=low, ci_high=high,
+            theme=str(theme), kind=str(kind), n=n, frequency=shown.frequency,
+            nps=shown.nps if adjusted and shown.nps is not None else 100.0 * (p - d) / n,
+            ci_low=shown.nps_low if adjusted and shown.nps_low is not None else low,
+            ci_high=shown.nps_high if adjusted and shown.nps_high is not None else high,
             impact=impact((p, m, d), total), points_at_stake=points_at_stake(d, overall.n),
             small_n=n < min_n, promoters=p, passives=m, detractors=d,
+            freq_ci_low=shown.freq_low, freq_ci_high=shown.freq_high,
+            frequency_raw=n / overall.n, nps_raw=100.0 * (p - d) / n, ci_low_raw=low,
+            ci_high_raw=high, estimate=shown.estimate, method=method,
         ))
     kind_order = {"area": 0, "type": 1, "area_type": 2}
     rows.sort(key=lambda r: (r.nps, kind_order.get(r.kind, 3), -r.n, r.theme))

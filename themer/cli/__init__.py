@@ -11,7 +11,16 @@ from typing import Annotated
 
 import typer
 
-from themer.cli import analytics, discovery, groups, operations, reporting, setup, tagging
+from themer.cli import (
+    analytics,
+    discovery,
+    groups,
+    labelling,
+    operations,
+    reporting,
+    setup,
+    tagging,
+)
 from themer.cli.common import err
 
 __all__ = ["app", "main"]
@@ -28,7 +37,7 @@ def options(quiet: Annotated[bool, typer.Option(
     err.quiet = quiet
 
 
-for group in (tagging, analytics, groups, reporting, discovery, operations, setup):
+for group in (tagging, analytics, groups, reporting, discovery, labelling, operations, setup):
     group.register(app)
 
 

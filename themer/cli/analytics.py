@@ -30,22 +30,43 @@ def themes(inputs: Any, json_out: JsonOpt = None,
                "--discovery", help="A `themer discover --json` file: its candidates go in "
                "the report.")] = None,
            min_n: MinNOpt = None,
-           limit: Annotated[int, typer.Option("--limit", help="Rows printed.")] = 40) -> None:
-    """Print the per-theme NPS table (worst first); optionally write JSON and an HTML report."""
+           limit: Annotated[int, typer.Option("--limit", help="Rows printed.")] = 40,
+           raw: Annotated[bool, typer.Option(
+               "--raw", help="Hard-tag counts instead of the frequency and NPS corrected for "
+               "the tagger's measured error rates.")] = False) -> None:
+    """Print the per-theme NPS table (worst first); optionally write JSON and an HTML report.
+
+    Frequency and NPS are corrected for tagging error where a trained head measured its error
+    rates (adjusted counts, per NPS group where the head measured them; bootstrap intervals);
+    --raw counts tags."""
     from themer.usecases.themes import ThemesRequest
     from themer.usecases.themes import themes as run
 
     ctx = context()
-    payload, data = run(ctx, ThemesRequest(inputs, min_n=min_n, text=report is not None))
+    payload, data = run(ctx, ThemesRequest(inputs, min_n=min_n, text=report is not None,
+                                           raw=raw))
     print_theme_table(payload, limit)
+    print_quantification(payload)
     save_json(json_out, payload)
     if report is not None:
         from themer.cli.views import write_report_files
         from themer.usecases.report import ReportRequest
         from themer.usecases.report import report as build
 
-        built = build(ctx, ReportRequest(inputs, discovery=discovery, min_n=min_n), data)
+        built = build(ctx, ReportRequest(inputs, discovery=discovery, min_n=min_n, raw=raw),
+                      data)
         write_report_files(built.html, report, None)
+
+
+def print_quantification(payload: dict[str, Any]) -> None:
+    """How the frequency and NPS columns were computed, per kind."""
+    for kind in ("area", "type"):
+        how = payload["quantification"][kind]
+        shown = ("corrected for tagging error" if how["estimate"] == "adjusted"
+                 else "raw hard-tag counts")
+        out.print(f"{kind} rows: {shown} ({how['note']})", highlight=False)
+    out.print("area x type rows: raw (no sound estimator for pairs); --raw shows raw counts "
+              "everywhere", highlight=False)
 
 
 @handle_errors

@@ -28,7 +28,10 @@ def report(inputs: Any, output: Annotated[Path, typer.Option("-o", "--output",
                "--charts", help="Also write each chart as an SVG file in this folder.")
            ] = None,
            limit: Annotated[int, typer.Option("--limit", help="Theme rows printed.")] = 15,
-           min_n: MinNOpt = None, json_out: JsonOpt = None) -> None:
+           min_n: MinNOpt = None, json_out: JsonOpt = None,
+           raw: Annotated[bool, typer.Option(
+               "--raw", help="Hard-tag counts instead of the frequency and NPS corrected for "
+               "the tagger's measured error rates.")] = False) -> None:
     """Write the self-contained HTML report (charts, segments, adoption, priorities, quotes).
 
     NPS, impact, trends, segment x theme and adoption heatmaps, usage x NPS quadrants,
@@ -39,7 +42,7 @@ def report(inputs: Any, output: Annotated[Path, typer.Option("-o", "--output",
 
     built = build(context(), ReportRequest(inputs, roadmap=roadmap, discovery=discovery,
                                            latest_discovery=inputs.path is None and
-                                           discovery is None, min_n=min_n))
+                                           discovery is None, min_n=min_n, raw=raw))
     print_theme_table(built.payload, limit)
     write_report_files(built.html, output, charts)
     save_json(json_out, {k: v for k, v in built.payload.items() if k != "themer_version"})

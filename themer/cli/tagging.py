@@ -50,7 +50,12 @@ def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")
           labels_sep: Annotated[str, typer.Option("--labels-sep")] = ";",
           taxonomy: TaxonomyOpt = None, encoding: EncodingOpt = "utf-8-sig",
           threshold: Annotated[float | None, typer.Option("--threshold")] = None,
-          normalize_labels: NormalizeOpt = False) -> None:
+          normalize_labels: NormalizeOpt = False,
+          score_col: Annotated[str | None, typer.Option(
+              "--score-col", help="Score column: the head also measures its error rates per "
+              "NPS group, so theme NPS can be corrected too.")] = None,
+          scale: Annotated[str, typer.Option("--scale", help="nps (0-10) or stars5.")] = "nps"
+          ) -> None:
     """Fit a calibrated head on frozen embeddings + the words (TF-IDF); arrays + JSON under -o."""
     from themer.usecases.tagging import TrainRequest
     from themer.usecases.tagging import train as run
@@ -58,7 +63,8 @@ def train(labelled: Path, output: Annotated[Path, typer.Option("-o", "--output")
     meta = run(context(), TrainRequest(labelled, output, text_col, label_col, label_kind,
                                        labels_sep=labels_sep, taxonomy=taxonomy,
                                        encoding=encoding, threshold=threshold,
-                                       normalize_labels=normalize_labels))
+                                       normalize_labels=normalize_labels,
+                                       score_col=score_col, scale=scale))
     metrics = meta["metrics"]
     out.print(f"trained {meta['label_kind']} head on {meta['n_train']} rows, "
               f"{len(meta['labels'])} labels; out-of-fold macro-F1 {metrics['macro_f1']:.3f}, "

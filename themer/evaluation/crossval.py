@@ -14,8 +14,10 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
+from themer.analytics.quantify import ErrorCounts, error_counts
 from themer.errors import Errors
 from themer.evaluation.metrics import Bool2D, EvalResult, Float2D
+from themer.evaluation.quantified import Part
 from themer.nlp.classify import DecisionRule, LinearHead, assign, f1_optimal_thresholds
 
 __all__ = ["Folds", "baseline_majority", "baseline_tfidf", "cv_folds", "predict_cv"]
@@ -52,6 +54,8 @@ def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: Deci
                on_fold: Callable[[NDArray[np.intp], NDArray[np.intp]], None] | None = None,
                texts: Sequence[str] | None = None,
                folds: Folds | None = None,
+               fold_errors: list[Part] | None = None,
+               groups: NDArray[np.int64] | None = None,
                ) -> EvalResult:
     """Out-of-fold predictions: each row predicted by a head that never saw it.
 
@@ -60,6 +64,11 @@ def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: Deci
 
     Each fold decides as ``themer train`` ships a head: at the per-label cuts the head tuned
     on its own training rows (inner out-of-fold), never on the held-out fold.
+
+    ``fold_errors``, when given, gets per fold (held-out rows, error counts per label) with
+    the counts measured as ``themer train`` measures them: the fold's head's own out-of-fold
+    decisions on its training rows, so correcting the held-out fold with them leaks nothing;
+    with ``groups`` (each row's NPS group, 0 promoter, 1 passive, 2 detractor), also per group.
     """
     proba = np.zeros(gold.shape, dtype=np.float32)
     predicted = np.zeros(gold.shape, dtype=bool)
@@ -81,6 +90,19 @@ def predict_cv(vectors: Float2D, gold: Bool2D, labels: Sequence[str], rule: Deci
         bars[present] = head.thresholds_
         fold_rule = replace(rule, label_thresholds=tuple(float(b) for b in bars))
         predicted[test] = assign(proba[test], fold_rule)
+        if fold_errors is not None:
+            learnt = [labels[int(j)] for j in present]
+            inner = assign(head.oof_proba_, replace(rule, label_thresholds=tuple(
+                float(t) for t in head.thresholds_)))
+            pooled = error_counts(gold[train][:, present], inner, learnt)
+            by_group: dict[str, list[ErrorCounts]] = {label: [] for label in learnt}
+            for g in range(3 if groups is not None else 0):
+                assert groups is not None
+                rows = groups[train] == g
+                for label, counts in error_counts(gold[train][rows][:, present], inner[rows],
+                                                  learnt).items():
+                    by_group[label].append(counts)
+            fold_errors.append((test, pooled, by_group if groups is not None else {}))
     return EvalResult(list(labels), gold, proba, predicted)
 
 

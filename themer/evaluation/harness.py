@@ -10,6 +10,7 @@ and baselines in :mod:`themer.evaluation.crossval`, report comparison and tag dr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from themer.analytics.quantify import ErrorCounts
 from themer.errors import Errors
 from themer.evaluation.crossval import (
     Folds,
@@ -32,6 +34,7 @@ from themer.evaluation.metrics import (
     Float2D,
     summarize,
 )
+from themer.evaluation.quantified import GROUP, Part, theme_estimate_errors
 from themer.ingest.reader import text_list
 from themer.nlp.classify import DecisionRule, LinearHead, assign, rule_for_head
 from themer.nlp.embed import CachedEncoder
@@ -151,6 +154,23 @@ def _baseline_runs(data: _Labelled, rule: DecisionRule, product_rule: DecisionRu
     }
 
 
+RATE_SOURCES = {
+    "cv": "each training fold's own out-of-fold decisions (per NPS group), applied to its "
+          "held-out fold",
+    "head": "the head's out-of-fold error counts (head.json error_rates)",
+    "zero-shot": "none measured (zero-shot): the corrected columns are the raw ones",
+}
+
+
+def _head_rates(head_dir: Path | None) -> dict[str, ErrorCounts]:
+    """The error counts a trained head saved (none for zero-shot or an older head)."""
+    if head_dir is None:
+        return {}
+    meta = json.loads((Path(head_dir) / "head.json").read_text(encoding="utf-8"))
+    return {label: ErrorCounts.from_dict(c)
+            for label, c in (meta.get("error_rates") or {}).items()}
+
+
 def evaluate_table(
     frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep: str | None,
     kind: LabelKind, taxonomy: TaxonomyInfo, encoder: CachedEncoder, source: str,
@@ -185,16 +205,25 @@ def evaluate_table(
     multi_gold = bool((gold.sum(axis=1) > 1).any())
     product_rule = DEFAULT_RULES[kind]
     rule = replace(product_rule, multi_label=product_rule.multi_label or multi_gold)
+    parts: list[Part] = []
     if cv is not None:
         mode = f"cv{cv}"
         assert data.vectors is not None
+        groups = (None if categories is None else
+                  np.asarray([GROUP[c] for c in categories], dtype=np.int64))
         result = predict_cv(data.vectors, gold, labels, rule, cv, random_state, texts=texts,
-                            folds=folds)
+                            folds=folds, fold_errors=parts, groups=groups)
     else:
         mode, result, rule = _fixed_scorer(data, rule, product_rule, kind=kind,
                                            taxonomy=taxonomy, encoder=encoder,
                                            head_dir=head_dir, splitter=splitter)
+        parts = [(np.arange(len(gold)), _head_rates(head_dir), {})]
     out = summarize(result, mode, rule.multi_label, categories)
+    if categories is not None:
+        out["quantification"] = {
+            **theme_estimate_errors(gold, result.predicted, categories, labels, parts),
+            "error_rates": RATE_SOURCES["cv" if cv is not None else
+                                        "head" if head_dir is not None else "zero-shot"]}
     out["decision"] = "multi-label" if rule.multi_label else "single-label"
     out["skipped_without_gold"] = int(len(frame) - len(kept))
     if baselines:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,11 @@ from themer.errors import Errors
 from themer.ingest import text_list
 from themer.nlp.classify import DecisionRule, LinearHead, assign
 from themer.nlp.embed import CachedEncoder
+from themer.schema import SCALES
 from themer.taxonomy import LabelKind, TaxonomyInfo
 
-__all__ = ["DEFAULT_HEAD_THRESHOLD", "label_matrix", "normalize_label", "train_head"]
+__all__ = ["DEFAULT_HEAD_THRESHOLD", "FittedHead", "confusion_counts", "fit_head", "label_matrix",
+           "normalize_label", "train_head"]
 
 DEFAULT_HEAD_THRESHOLD: dict[LabelKind, float] = {"area": 0.5, "type": 0.35}
 MAX_TRAIN_ROWS = 200_000
@@ -62,9 +65,13 @@ def train_head(frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep
                kind: LabelKind, taxonomy: TaxonomyInfo, encoder: CachedEncoder,
                output: Path, source: str, threshold: float | None = None,
                random_state: int = 0, normalize_labels: bool = False,
-               progress: Callable[[int], Any] | None = None) -> dict[str, Any]:
-    """Fit, measure out of fold, save under ``output``; returns the metadata written."""
-    for column in (text_col, label_col):
+               progress: Callable[[int], Any] | None = None, score_col: str | None = None,
+               scale: str = "nps") -> dict[str, Any]:
+    """Fit, measure out of fold, save under ``output``; returns the metadata written.
+
+    ``score_col`` (scores on ``scale``) also measures the error rates per NPS group, which
+    lets the theme table correct theme NPS (``error_rates_by_group`` in ``head.json``)."""
+    for column in (text_col, label_col, *([score_col] if score_col else [])):
         if column not in frame.columns:
             raise Errors.THM113.error(source=source, absent=[column],
                                       columns=list(frame.columns))
@@ -76,6 +83,51 @@ def train_head(frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep
         raise Errors.THM122.error(source=source, rows=len(kept), needed=10)
     texts = text_list(frame[text_col].iloc[kept])
     X = encoder.encode(texts, progress=progress)
+    groups = None if score_col is None else _groups(frame, score_col, kept, scale, source)
+    fitted = fit_head(X, Y, classes, texts, kind=kind, threshold=threshold,
+                      random_state=random_state, groups=groups)
+    meta = {
+        "label_kind": kind, "labels": classes, "taxonomy_version": taxonomy.version,
+        "taxonomy_hash": taxonomy.content_hash, "taxonomy_source": taxonomy.source,
+        "embedding_model_id": encoder.model_id, "n_train": len(kept),
+        "support": {c: int(Y[:, j].sum()) for j, c in enumerate(classes)},
+        "threshold": fitted.cut, "label_thresholds": fitted.label_thresholds,
+        "metrics": fitted.metrics, "error_rates": fitted.error_rates,
+        **({"error_rates_by_group": fitted.error_rates_by_group}
+           if fitted.error_rates_by_group else {}),
+        "training_data": source,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "themer_version": __version__,
+    }
+    fitted.head.save(output, meta)
+    return meta
+
+
+@dataclass(frozen=True)
+class FittedHead:
+    """A head fitted on (X, Y) with what its out-of-fold predictions measured.
+
+    ``error_rates``: per label, the confusion counts of the out-of-fold decisions (at the cuts
+    the head ships with) against the gold labels; the theme table corrects counts with them.
+    """
+
+    head: LinearHead
+    cut: float
+    label_thresholds: dict[str, float] | None
+    metrics: dict[str, Any]
+    error_rates: dict[str, dict[str, int]]
+    # per label, the counts among promoters, passives, detractors (when scores were given)
+    error_rates_by_group: dict[str, list[dict[str, int]]] | None = None
+
+
+def fit_head(X: np.ndarray, Y: np.ndarray, classes: list[str], texts: list[str], *,
+             kind: LabelKind, threshold: float | None = None,
+             random_state: int = 0, groups: np.ndarray | None = None) -> FittedHead:
+    """Fit a head on embedded, labelled rows and measure it out of fold (F1, error counts).
+
+    The lower-level half of ``train_head`` (no file, no encoder): the labelling loop trains
+    through it too, so every head carries the same measurements.
+    """
     head = LinearHead(random_state=random_state).fit(X, Y, classes, texts)
     # Without an explicit --threshold each label gets the cut that maximised its out-of-fold F1.
     cut = DEFAULT_HEAD_THRESHOLD[kind] if threshold is None else threshold
@@ -92,15 +144,41 @@ def train_head(frame: pd.DataFrame, *, text_col: str, label_col: str, labels_sep
         "abstain_rate": float((~predicted.any(axis=1)).mean()),
         "evaluation": "out-of-fold (stratified 5-fold per label), calibrated probabilities",
     }
-    meta = {
-        "label_kind": kind, "labels": classes, "taxonomy_version": taxonomy.version,
-        "taxonomy_hash": taxonomy.content_hash, "taxonomy_source": taxonomy.source,
-        "embedding_model_id": encoder.model_id, "n_train": len(kept),
-        "support": {c: int(Y[:, j].sum()) for j, c in enumerate(classes)},
-        "threshold": cut, "label_thresholds": label_thresholds, "metrics": metrics,
-        "training_data": source,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "themer_version": __version__,
-    }
-    head.save(output, meta)
-    return meta
+    by_group = None
+    if groups is not None:  # 0 promoter, 1 passive, 2 detractor per row
+        parts = [confusion_counts(Y[groups == g].astype(bool), predicted[groups == g], classes)
+                 for g in range(3)]
+        by_group = {c: [part[c] for part in parts] for c in classes}
+    return FittedHead(head, cut, label_thresholds, metrics,
+                      confusion_counts(Y.astype(bool), predicted, classes), by_group)
+
+
+def _groups(frame: pd.DataFrame, score_col: str, kept: list[int], scale: str,
+            source: str) -> np.ndarray:
+    """The NPS group (0 promoter, 1 passive, 2 detractor) of each kept row's score."""
+    mapping = SCALES[scale]
+    raw = pd.to_numeric(frame[score_col].iloc[kept], errors="coerce")
+    bad = [kept[i] for i, v in enumerate(raw) if pd.isna(v) or int(v) not in mapping]
+    if bad:
+        raise Errors.THM125.error(source=source, row=bad[0] + 2, column=score_col,
+                                  scale=scale, count=len(bad))
+    order = {"promoter": 0, "passive": 1, "detractor": 2}
+    return np.asarray([order[mapping[int(v)]] for v in raw], dtype=np.int64)
+
+
+def confusion_counts(gold: np.ndarray, predicted: np.ndarray, labels: list[str]
+                     ) -> dict[str, dict[str, int]]:
+    """Per label, {tp, fp, fn, tn} of ``predicted`` against ``gold`` ((n, L) indicators).
+
+    The form ``head.json`` stores under ``error_rates``; ``themer.analytics.quantify``
+    reads it (``ErrorCounts.from_dict``) and has the same count as ``error_counts``.
+    """
+    gold, predicted = np.asarray(gold, dtype=bool), np.asarray(predicted, dtype=bool)
+    if gold.shape != predicted.shape or gold.shape[1] != len(labels):
+        raise Errors.THM336.error(gold=list(gold.shape), predicted=list(predicted.shape),
+                                  labels=len(labels))
+    cells = {"tp": gold & predicted, "fp": ~gold & predicted, "fn": gold & ~predicted,
+             "tn": ~gold & ~predicted}
+    sums = {name: mask.sum(axis=0) for name, mask in cells.items()}
+    return {str(label): {name: int(sums[name][j]) for name in cells}
+            for j, label in enumerate(labels)}

@@ -228,13 +228,28 @@ def render_report(table: ThemeTable, *, title: str, context: dict[str, Any],
     by_kind: dict[str, list[dict[str, Any]]] = {"area": [], "type": [], "area_type": []}
     for row in data["themes"]:
         by_kind.setdefault(row["kind"], []).append(row)
+    # The method notes in use per kind ("adjusted count ... tpr x" differs per label: one line)
+    methods = {kind: sorted({_method_note(row) for row in rows if row.get("method")})
+               for kind, rows in by_kind.items()}
     return template.render(title=title, overall=data["overall"], by_kind=by_kind,
+                           methods=methods,
                            unassigned=data["unassigned"], context=context,
                            impact=impact_bars(by_kind["area"]),
                            intervals=interval_dots(by_kind["area"], data["overall"]["nps"]),
                            trend=trend_line(periods or []), quotes=quotes or {},
                            candidates=candidates or [], sections=sections or {},
                            filters=filters or {})
+
+
+def _method_note(row: dict[str, Any]) -> str:
+    """One line per way of computing (the per-label rates stay in the cell's tooltip)."""
+    if row.get("estimate") != "adjusted":
+        return str(row["method"])
+    if "each NPS group" in row["method"]:
+        return ("corrected for tagging error: adjusted counts within each NPS group, from the "
+                "head's out-of-fold error rates, 95% bootstrap interval")
+    return ("frequency corrected for tagging error (adjusted count from the head's "
+            "out-of-fold error rates, 95% bootstrap interval); NPS of the tagged respondents")
 
 
 _CHART = re.compile(r'<svg class="chart" id="([a-z0-9-]+)"(.*?)</svg>', re.DOTALL)

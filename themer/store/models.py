@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["ApiKey", "Base", "DiscoveryDecision", "DiscoveryRun", "IdempotencyRecord", "Job",
-           "ResponseRow", "RoadmapVersion", "StatementRow", "TagRow",
+           "LabelRow", "ResponseRow", "RoadmapVersion", "StatementRow", "TagRow",
            "TaxonomyVersion", "WebhookDelivery", "WebhookSubscription"]
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
@@ -247,3 +247,22 @@ class DiscoveryDecision(Base):
     by: Mapped[str | None] = mapped_column(String(200))
     taxonomy_version_id: Mapped[int | None] = mapped_column(ForeignKey("taxonomy_versions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LabelRow(Base):
+    """An analyst's label of one stored statement against one taxonomy version: the areas it
+    is about (none: "none of these"), its type (or none), and optionally the name of a theme
+    the taxonomy lacks. One current label per (statement, version): relabelling replaces it."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("statement_id", "taxonomy_version_id", name="uq_label"),
+                      Index("ix_labels_version", "taxonomy_version_id"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id", ondelete="CASCADE"))
+    taxonomy_version_id: Mapped[int] = mapped_column(ForeignKey("taxonomy_versions.id"))
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    type: Mapped[str | None] = mapped_column(String(200))
+    new_theme: Mapped[str | None] = mapped_column(String(200))
+    labelled_by: Mapped[str] = mapped_column(String(200))
+    labelled_at: Mapped[datetime] = mapped_column(default=utcnow)

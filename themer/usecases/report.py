@@ -24,6 +24,7 @@ class ReportRequest:
     discovery: Path | None = None  # a `themer discover --json` file
     latest_discovery: bool = False  # the store's latest discovery run (store input)
     min_n: int | None = None
+    raw: bool = False  # hard-tag counts instead of the corrected frequency and NPS
 
 
 @dataclass
@@ -63,14 +64,22 @@ def report(ctx: Context, request: ReportRequest, data: Dataset | None = None) ->
     responses and tags already loaded, with statement text, for the same request)."""
     from themer.analytics.themes import theme_table
     from themer.report.sections import report_html
-    from themer.usecases.themes import load_plan
+    from themer.usecases.themes import (
+        RAW_ASKED,
+        TaggingRates,
+        load_plan,
+        tagging_error_rates,
+    )
 
     inputs = request.inputs
     data = data or load_dataset(ctx, inputs, tags=True, text=True)
     assert data.tags is not None
     assert data.taxonomy is not None
     floor = request.min_n or ctx.settings.min_n
-    table = theme_table(data.responses, data.tags, min_n=floor)
+    found = (TaggingRates({}, {"area": RAW_ASKED, "type": RAW_ASKED}, {}) if request.raw
+             else tagging_error_rates(ctx, inputs, data))  # corrected, as `themer themes`
+    table = theme_table(data.responses, data.tags, min_n=floor, error_rates=found.pooled,
+                        rate_notes=found.notes, group_rates=found.by_group)
     tax = data.taxonomy
     filters = _filters(data, inputs)
     context = {"input": inputs.label, "taxonomy": f"{tax.source} v{tax.version}",

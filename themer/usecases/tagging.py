@@ -102,6 +102,8 @@ class TrainRequest:
     encoding: str = "utf-8-sig"
     threshold: float | None = None
     normalize_labels: bool = False
+    score_col: str | None = None  # also measure the error rates per NPS group
+    scale: str = "nps"
 
 
 def train(ctx: Context, request: TrainRequest) -> dict[str, Any]:
@@ -119,7 +121,8 @@ def train(ctx: Context, request: TrainRequest) -> dict[str, Any]:
                           labels_sep=request.labels_sep, kind=kind, taxonomy=tax,
                           encoder=encoder, output=request.output,
                           source=str(request.labelled), threshold=request.threshold,
-                          normalize_labels=request.normalize_labels, progress=advance)
+                          normalize_labels=request.normalize_labels, progress=advance,
+                          score_col=request.score_col, scale=request.scale)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from themer.usecases.inputs import (
     resolve_taxonomy,
 )
 
-__all__ = ["ImpactRequest", "PrioritiesRequest", "ThemesRequest", "ValidateRequest", "impact",
-           "priorities", "themes", "validate"]
+__all__ = ["ImpactRequest", "PrioritiesRequest", "TaggingRates", "ThemesRequest",
+           "ValidateRequest", "impact", "priorities", "tagging_error_rates", "themes", "validate"]
 
 KINDS = ("area", "type", "area_type")
 
@@ -43,19 +43,102 @@ class ThemesRequest:
     inputs: Inputs
     min_n: int | None = None
     text: bool = False  # keep statements and confidences (the report quotes them)
+    raw: bool = False  # hard-tag counts instead of the quantification-corrected estimates
+
+
+ZERO_SHOT_NOTE = ("zero-shot tags have no measured error rates: train a head (themer train) "
+                  "or label statements to get corrected numbers")
+RAW_ASKED = "raw counts asked for"
+CORRECTED_NOTE = ("frequency and NPS: adjusted counts within each NPS group, from the head's "
+                  "out-of-fold error rates")
+FREQUENCY_NOTE = ("frequency: adjusted count from the head's out-of-fold error rates; NPS of "
+                  "the tagged respondents (train the head with scores to correct NPS too)")
+
+
+def _head_folder(ctx: Context, inputs: Inputs, name: str) -> Path:
+    """The folder of the head a tagger names ``head:NAME`` (an explicit one, else models/)."""
+    for folder in inputs.head:
+        if Path(folder).name == name:
+            return Path(folder)
+    return ctx.settings.models_dir / name
+
+
+@dataclass
+class TaggingRates:
+    """The tagger's measured error counts per kind and label (``by_group``: per NPS group
+    too, when the head was trained with scores), and why a kind has none."""
+
+    pooled: dict[str, dict[str, Any]]
+    notes: dict[str, str]
+    by_group: dict[str, dict[str, Any]]
+
+
+def tagging_error_rates(ctx: Context, inputs: Inputs, data: Dataset) -> TaggingRates:
+    """The error counts of the tagger behind the tags, and why a kind has none.
+
+    Trained heads carry their out-of-fold confusion counts in ``head.json`` (``themer
+    train``); zero-shot has none, nor do tags read back from a file or the store.
+    """
+    import json
+
+    from themer.analytics.quantify import ErrorCounts
+
+    tagger = data.tagger
+    if tagger is None:
+        why = f"the classifier behind {data.classifier} is not known here"
+        return TaggingRates({}, {"area": why, "type": why}, {})
+    if tagger.fallback is not None:
+        why = "cascade tagging mixes two classifiers whose error rates differ"
+        return TaggingRates({}, {"area": why, "type": why}, {})
+    rates: dict[str, dict[str, Any]] = {}
+    notes: dict[str, str] = {}
+    by_group: dict[str, dict[str, Any]] = {}
+    for kind, source in tagger.sources.items():
+        if not source.startswith("head:"):
+            notes[kind] = ZERO_SHOT_NOTE
+            continue
+        name = source.removeprefix("head:")
+        try:
+            meta = json.loads((_head_folder(ctx, inputs, name) / "head.json")
+                              .read_text(encoding="utf-8"))
+            measured = meta.get("error_rates")
+            if not measured:
+                notes[kind] = f"head {name} has no measured error rates: retrain it"
+                continue
+            rates[kind] = {label: ErrorCounts.from_dict(c) for label, c in measured.items()}
+            grouped = meta.get("error_rates_by_group") or {}
+            by_group[kind] = {label: [ErrorCounts.from_dict(c) for c in groups]
+                              for label, groups in grouped.items() if len(groups) == 3}
+        except (OSError, ValueError, KeyError, TypeError):
+            notes[kind] = f"head {name}: its error rates cannot be read"
+    return TaggingRates(rates, notes, by_group)
 
 
 def themes(ctx: Context, request: ThemesRequest) -> tuple[dict[str, Any], Dataset]:
-    """The per-theme NPS table (worst first) and the dataset it was computed on."""
+    """The per-theme NPS table (worst first) and the dataset it was computed on.
+
+    Frequency and NPS are corrected for the tagger's measured error rates where a trained
+    head measured them (``estimate`` "adjusted"), raw elsewhere or with ``raw``."""
     from themer.analytics.themes import theme_table
 
     data = load_dataset(ctx, request.inputs, tags=True, text=request.text)
     assert data.tags is not None
-    table = theme_table(data.responses, data.tags, min_n=request.min_n or ctx.settings.min_n)
+    found = (TaggingRates({}, {"area": RAW_ASKED, "type": RAW_ASKED}, {}) if request.raw
+             else tagging_error_rates(ctx, request.inputs, data))
+    rates, notes = found.pooled, found.notes
+    table = theme_table(data.responses, data.tags, min_n=request.min_n or ctx.settings.min_n,
+                        error_rates=rates, rate_notes=notes, group_rates=found.by_group)
     classifier = (data.tagger.sources if data.tagger is not None
                   else {"area": data.classifier, "type": data.classifier})
+    quantification = {kind: {"estimate": "adjusted" if kind in rates else "raw",
+                             "note": notes.get(kind, CORRECTED_NOTE if found.by_group.get(kind)
+                                               else FREQUENCY_NOTE)}
+                      for kind in ("area", "type")}
+    quantification["area_type"] = {"estimate": "raw", "note": "no sound estimator for area x "
+                                                              "type pairs"}
     return ({**data.header(), **table.to_dict(), "taxonomy": _taxonomy_block(data),
-             "classifier": classifier, "model_id": data.model_id}, data)
+             "classifier": classifier, "model_id": data.model_id,
+             "quantification": quantification}, data)
 
 
 @dataclass(frozen=True)
