@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -89,3 +90,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if url is None:
         pytest.skip("THEMER_TEST_PG unset (local run without PostgreSQL; never skipped in CI)")
     return _fresh_postgres(url)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The headless Chromium for the browser tests: skipped locally without one, never in CI."""
+    found = os.environ.get("THEMER_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("CI must run the browser tests: no chromium (see .ci/chromium.sh)")
+    pytest.skip("no chromium (local run; never skipped in CI)")

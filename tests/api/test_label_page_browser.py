@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -24,15 +23,6 @@ from themer.nlp.split import StatementSplitter
 
 AREA_KEYS = "1234567890qweruiopzxcv"
 TYPE_KEYS = "adfghjkl"
-
-
-def _chromium() -> str:
-    found = os.environ.get("THEMER_CHROMIUM") or shutil.which("chromium")
-    if found:
-        return found
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("CI must run the browser test: no chromium (see .ci/chromium.sh)")
-    pytest.skip("no chromium (local run; never skipped in CI)")
 
 
 def _free_port() -> int:
@@ -92,11 +82,10 @@ def _label_one(page: Any, n: int) -> str:
     return where
 
 
-def test_an_analyst_labels_20_statements_and_retrains(server: dict[str, Any],
+def test_an_analyst_labels_20_statements_and_retrains(server: dict[str, Any], chromium: str,
                                                        tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    chromium = _chromium()
     problems: list[str] = []
     elsewhere: list[str] = []
     with sync_playwright() as driver:

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,15 +17,6 @@ from typer.testing import CliRunner
 from themer.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _chromium() -> str:
-    found = os.environ.get("THEMER_CHROMIUM") or shutil.which("chromium")
-    if found:
-        return found
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("CI must run the browser test: no chromium (see .ci/chromium.sh)")
-    pytest.skip("no chromium (local run; never skipped in CI)")
 
 
 def _survey(path: Path) -> None:
@@ -43,8 +33,7 @@ def _survey(path: Path) -> None:
         "uses_mobile": [str(int(i % 5 == 0)) for i in range(90)]}).to_csv(path, index=False)
 
 
-def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
-    chromium = _chromium()
+def test_report_renders_in_headless_chromium(tmp_path: Path, chromium: str) -> None:
     survey, report = tmp_path / "survey.csv", tmp_path / "report.html"
     _survey(survey)
     discovery = tmp_path / "discover.json"
@@ -109,10 +98,9 @@ def _drawn_charts(dom: str) -> list[str]:
     return re.findall(r'<svg class="chart" id="([a-z0-9-]+)"', dom)
 
 
-def test_the_readmes_first_command_makes_the_report(tmp_path: Path,
+def test_the_readmes_first_command_makes_the_report(tmp_path: Path, chromium: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """README command 1, run as written (after the install) on the shipped example."""
-    chromium = _chromium()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     first = re.search(r"```bash\n(.*?)\n```", readme, flags=re.S)
     assert first is not None

@@ -174,7 +174,7 @@ def _shown(theme: str, kind: str, tagged: tuple[int, int, int], total: tuple[int
     within each group; with pooled rates only, the frequency is the adjusted count and the
     NPS that of the tagged respondents -- the pooled mixture correction assumes tagging
     errors independent of the score, and on the public sets it made theme NPS worse
-    (eval/quantification.md). The correction runs among ``commenters`` (respondents with at
+    (eval/README.md, quantification). The correction runs among ``commenters`` (respondents with at
     least one statement): one who wrote nothing can be neither tagged nor mistagged. The
     share is then rescaled to everyone.
     """

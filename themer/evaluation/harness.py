@@ -35,12 +35,12 @@ from themer.evaluation.metrics import (
     summarize,
 )
 from themer.evaluation.quantified import GROUP, Part, theme_estimate_errors
+from themer.ingest import score_categories
 from themer.ingest.reader import text_list
 from themer.nlp.classify import DecisionRule, LinearHead, assign, rule_for_head
 from themer.nlp.embed import CachedEncoder
 from themer.nlp.split import StatementSplitter
 from themer.nlp.tagger import DEFAULT_RULES, prototype_scorer
-from themer.schema import SCALES
 from themer.taxonomy import LabelKind, TaxonomyInfo
 
 __all__ = ["evaluate_table", "scorer_result", "split_result"]
@@ -104,18 +104,6 @@ def _check_request(frame: pd.DataFrame, columns: Sequence[str], source: str, *,
         if column not in frame.columns:
             raise Errors.THM113.error(source=source, absent=[column],
                                       columns=list(frame.columns))
-
-
-def _categories(frame: pd.DataFrame, score_col: str, kept: Sequence[int], scale: str,
-                source: str) -> list[str]:
-    """The NPS category of each kept row's score; any score off ``scale`` fails."""
-    mapping = SCALES[scale]
-    raw = pd.to_numeric(frame[score_col].iloc[kept], errors="coerce")
-    bad = [kept[i] for i, v in enumerate(raw) if pd.isna(v) or int(v) not in mapping]
-    if bad:
-        raise Errors.THM125.error(source=source, row=bad[0] + 2, column=score_col,
-                                  scale=scale, count=len(bad))
-    return [mapping[int(v)] for v in raw]
 
 
 def _fixed_scorer(data: _Labelled, rule: DecisionRule, product_rule: DecisionRule, *,
@@ -194,7 +182,7 @@ def evaluate_table(
         raise Errors.THM124.error(source=source, column=label_col)
     # Scores are checked before any embedding or training: a bad cell fails in a second.
     categories = (None if score_col is None
-                  else _categories(frame, score_col, kept, scale, source))
+                  else score_categories(frame, score_col, kept, scale, source))
     folds = cv_folds(gold, cv, random_state) if cv is not None else None  # also fails fast
     texts = text_list(frame[text_col].iloc[kept])
     data = _Labelled(texts, gold, labels,

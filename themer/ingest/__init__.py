@@ -25,7 +25,13 @@ from themer.ingest.mapping import (
 from themer.ingest.profiles import PROFILES, Profile, apply_profile, detect_profile
 from themer.ingest.reader import iter_table, read_table, text_list
 from themer.ingest.streaming import iter_responses, load_responses, merge_results
-from themer.ingest.validation import MAX_PROBLEMS_SHOWN, IdIndex, LoadResult, validate_responses
+from themer.ingest.validation import (
+    MAX_PROBLEMS_SHOWN,
+    IdIndex,
+    LoadResult,
+    score_categories,
+    validate_responses,
+)
 
 __all__ = [
     "MAX_PROBLEMS_SHOWN",
@@ -45,6 +51,7 @@ __all__ = [
     "load_responses",
     "merge_results",
     "read_table",
+    "score_categories",
     "text_list",
     "validate_responses",
 ]

@@ -24,7 +24,8 @@ from themer.errors import BadRowsError, Errors
 from themer.ingest.mapping import ColumnMapping
 from themer.schema import NPS_GROUPS, SCALES
 
-__all__ = ["MAX_PROBLEMS_SHOWN", "IdIndex", "LoadResult", "validate_responses"]
+__all__ = ["MAX_PROBLEMS_SHOWN", "IdIndex", "LoadResult", "score_categories",
+           "validate_responses"]
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -188,3 +189,16 @@ def validate_responses(
     out = _response_frame(frame, mapping, ~problems.bad, ids, rows, numeric, dates)
     return LoadResult(responses=out, mapping=mapping, problems=problems.found,
                       n_input_rows=len(frame))
+
+
+def score_categories(frame: pd.DataFrame, score_col: str, kept: list[int] | range, scale: str,
+                     source: str) -> list[str]:
+    """The NPS category of each kept row's score (a labelled table's score column); any score
+    off ``scale`` fails, naming the first bad row."""
+    mapping = SCALES[scale]
+    raw = pd.to_numeric(frame[score_col].iloc[list(kept)], errors="coerce")
+    bad = [kept[i] for i, value in enumerate(raw) if pd.isna(value) or int(value) not in mapping]
+    if bad:
+        raise Errors.THM125.error(source=source, row=bad[0] + 2, column=score_col,
+                                  scale=scale, count=len(bad))
+    return [mapping[int(value)] for value in raw]

@@ -74,7 +74,7 @@ def _uncertainty(proba: Matrix, bars: NDArray[np.float32],
     return out
 
 
-# Tuned on maalej + panichella only (eval/learning_curve.md): candidates per pick, the
+# Tuned on maalej + panichella only (eval/README.md, learning curve): candidates per pick, the
 # representativeness pool of a cold start, and how much labels seen less often count.
 CANDIDATES_PER_PICK = 10
 COLD_POOL = 20_000

@@ -15,10 +15,9 @@ from sklearn.metrics import f1_score
 
 from themer import __version__
 from themer.errors import Errors
-from themer.ingest import text_list
+from themer.ingest import score_categories, text_list
 from themer.nlp.classify import DecisionRule, LinearHead, assign
 from themer.nlp.embed import CachedEncoder
-from themer.schema import SCALES
 from themer.taxonomy import LabelKind, TaxonomyInfo
 
 __all__ = ["DEFAULT_HEAD_THRESHOLD", "FittedHead", "confusion_counts", "fit_head", "label_matrix",
@@ -156,14 +155,9 @@ def fit_head(X: np.ndarray, Y: np.ndarray, classes: list[str], texts: list[str],
 def _groups(frame: pd.DataFrame, score_col: str, kept: list[int], scale: str,
             source: str) -> np.ndarray:
     """The NPS group (0 promoter, 1 passive, 2 detractor) of each kept row's score."""
-    mapping = SCALES[scale]
-    raw = pd.to_numeric(frame[score_col].iloc[kept], errors="coerce")
-    bad = [kept[i] for i, v in enumerate(raw) if pd.isna(v) or int(v) not in mapping]
-    if bad:
-        raise Errors.THM125.error(source=source, row=bad[0] + 2, column=score_col,
-                                  scale=scale, count=len(bad))
     order = {"promoter": 0, "passive": 1, "detractor": 2}
-    return np.asarray([order[mapping[int(v)]] for v in raw], dtype=np.int64)
+    return np.asarray([order[c] for c in score_categories(frame, score_col, kept, scale,
+                                                          source)], dtype=np.int64)
 
 
 def confusion_counts(gold: np.ndarray, predicted: np.ndarray, labels: list[str]
