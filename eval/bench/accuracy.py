@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from eval.bench.common import DATASETS, ROOT
+from eval.bench.common import DATASETS, ROOT, write_markdown
 from themer.config import Settings
 from themer.errors import ThemerError
 from themer.evaluation.harness import evaluate_table
@@ -164,10 +164,7 @@ def main() -> None:
         print(f"  {name}: {head:.3f} vs {tfidf:.3f}: {head - tfidf:+.3f}, "
               f"ratio {head / tfidf:.3f}")
     if args.markdown is not None:
-        text = shown.astype(object).where(shown.notna(), "").astype(str)
-        lines = ["| " + " | ".join(text.columns) + " |", "|" + "---|" * len(text.columns)]
-        lines += ["| " + " | ".join(row) + " |" for row in text.itertuples(index=False)]
-        args.markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_markdown(shown, args.markdown)
 
 
 if __name__ == "__main__":

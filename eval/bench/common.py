@@ -36,6 +36,14 @@ def public_statements(n: int, splitter: object) -> list[str]:
     return distinct[:n]
 
 
+def write_markdown(table: pd.DataFrame, path: Path) -> None:
+    """Write a results table as a Markdown table (blank cells for missing values)."""
+    text = table.astype(object).where(table.notna(), "").astype(str)
+    lines = ["| " + " | ".join(text.columns) + " |", "|" + "---|" * len(text.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in text.itertuples(index=False)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def rss_mib() -> float:
     """This process's peak resident memory so far, MiB (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -33,7 +33,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import SETS, LabelledSet, cached_encoder, load, load_labelled
-from eval.bench.common import ROOT
+from eval.bench.common import ROOT, write_markdown
 from themer.analytics.quantify import error_counts
 from themer.evaluation.harness import evaluate_table, scorer_result
 from themer.evaluation.quantified import theme_estimate_errors
@@ -135,10 +135,7 @@ def main() -> None:
                   for name in ("freq", "nps") if r[f"{name}_err_raw"]]
         print(f"  {r['set']}, {r['method']}: {', '.join(ratios)}")
     if args.markdown is not None:
-        text = shown.astype(object).where(shown.notna(), "").astype(str)
-        lines = ["| " + " | ".join(text.columns) + " |", "|" + "---|" * len(text.columns)]
-        lines += ["| " + " | ".join(row) + " |" for row in text.itertuples(index=False)]
-        args.markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_markdown(shown, args.markdown)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from sklearn.metrics import f1_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval.bench.accuracy import SETS, cached_encoder, load_labelled
+from eval.bench.common import write_markdown
 from themer.config import Settings
 from themer.nlp.classify import DecisionRule, PrototypeScorer, assign
 from themer.nlp.split import StatementSplitter
@@ -158,10 +159,7 @@ def main() -> None:
               f"{by_statement[1]:.1%}), whole text {whole[0]:.3f} (abstain {whole[1]:.1%}); "
               f"naive {base[p.name]:.3f}; statements - naive {by_statement[0] - base[p.name]:+.3f}")
     if args.markdown is not None:
-        text = shown.astype(str)
-        lines = ["| " + " | ".join(text.columns) + " |", "|" + "---|" * len(text.columns)]
-        lines += ["| " + " | ".join(row) + " |" for row in text.itertuples(index=False)]
-        args.markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_markdown(shown, args.markdown)
 
 
 if __name__ == "__main__":
